@@ -1,4 +1,4 @@
-"""Build, start and stop a local FerretDB (MongoDB wire protocol on SQLite) for development, without Docker."""
+"""Build, start and stop a local FerretDB (MongoDB wire protocol on SQLite) for development without Docker."""
 
 from __future__ import annotations
 
@@ -95,8 +95,13 @@ def _bson_cstring(value: str) -> bytes:
 
 def _bson_ping(db: str) -> bytes:
     body = (
-        b"\x10" + _bson_cstring("ping") + struct.pack("<i", 1)
-        + b"\x02" + _bson_cstring("$db") + struct.pack("<i", len(db) + 1) + _bson_cstring(db)
+        b"\x10"
+        + _bson_cstring("ping")
+        + struct.pack("<i", 1)
+        + b"\x02"
+        + _bson_cstring("$db")
+        + struct.pack("<i", len(db) + 1)
+        + _bson_cstring(db)
     )
     return struct.pack("<i", len(body) + 5) + body + b"\0"
 
@@ -257,15 +262,17 @@ def start(
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             _pid_file(data_dir).unlink(missing_ok=True)
+            tail = _log_tail(data_dir)
             raise RuntimeError(
-                f"FerretDB exited with code {proc.returncode} during start-up; log tail:\n{_log_tail(data_dir)}"
+                f"FerretDB exited with code {proc.returncode} during start-up; log tail:\n{tail}"
             )
         if ping(port):
             return proc
         time.sleep(0.05)
 
     stop(data_dir=data_dir)
-    raise RuntimeError(f"FerretDB did not answer a ping on {HOST}:{port} within {wait}s; log tail:\n{_log_tail(data_dir)}")
+    tail = _log_tail(data_dir)
+    raise RuntimeError(f"FerretDB did not answer a ping on {HOST}:{port} within {wait}s; log tail:\n{tail}")
 
 
 def stop(*, data_dir: Path | None = None, timeout: float = 15) -> None:
@@ -295,7 +302,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("command", choices=("provision", "start", "stop", "status"))
     parser.add_argument("--port", type=int, default=DEFAULT_PORT)
-    parser.add_argument("--data", type=Path, default=None, help="data directory (default .local/ferretdb/data)")
+    parser.add_argument("--data", type=Path, help="data directory (default: .local/ferretdb/data)")
     args = parser.parse_args(argv)
     data_dir: Path = (args.data or default_data_dir()).resolve()
 
@@ -314,7 +321,8 @@ def main(argv: list[str] | None = None) -> int:
         else:
             pid = running_pid(data_dir)
             answering = ping(args.port)
-            print(f"pid: {pid if pid is not None else 'none'}; ping on {HOST}:{args.port}: {'ok' if answering else 'no answer'}")
+            pid_text = str(pid) if pid is not None else "none"
+            print(f"pid: {pid_text}; ping on {HOST}:{args.port}: {'ok' if answering else 'no answer'}")
             return 0 if answering else 1
     except RuntimeError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -1,0 +1,157 @@
+"""Consuming catalogue events at least once with effects exactly once, and poison messages set aside.
+
+A batch is decoded, handed to the service's handler, and its offsets are committed only after the
+handler returned (its effects are durable). Undecodable messages go to the dead-letter topic at once.
+When a batch fails, its events are retried one by one so a single poison event cannot hold the rest
+back: an event whose handler keeps failing is dead-lettered after a bounded number of attempts, while
+an outage (Mongo or Kafka unreachable) is never dead-lettered - the batch is rewound and retried later,
+and readiness reports the outage meanwhile.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+from aiokafka import ConsumerRecord
+from aiokafka.errors import KafkaError
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+from prometheus_client import Counter
+from pymongo.errors import AutoReconnect, ConnectionFailure, ServerSelectionTimeoutError
+
+from switchboard.events import DecodeError, Envelope, decode
+from switchboard.events.topics import Topic
+
+log = structlog.get_logger(__name__)
+
+BatchHandler = Callable[[Sequence[Envelope]], Awaitable[None]]
+TRANSIENT: tuple[type[BaseException], ...] = (ConnectionFailure, AutoReconnect, ServerSelectionTimeoutError, KafkaError)
+
+EVENTS_HANDLED = Counter(
+    "switchboard_events_handled_total", "Catalogue events handled, by consumer and type.", ["consumer", "type"]
+)
+DEAD_LETTERED = Counter(
+    "switchboard_events_deadlettered_total", "Messages sent to the dead-letter topic.", ["consumer", "reason"]
+)
+
+
+class DeadLetters:
+    """Publishes a poison message unchanged to the dead-letter topic, with why and where in headers."""
+
+    def __init__(self, broker: KafkaBroker, topic: str, *, group: str) -> None:
+        self._broker = broker
+        self._topic = topic
+        self._group = group
+
+    async def send(self, record: ConsumerRecord[Any, Any], error: str, reason: str) -> None:
+        headers = {k: v.decode("utf-8", "replace") for k, v in record.headers}
+        headers |= {
+            "dlq_error": error[:2000],
+            "dlq_reason": reason,
+            "dlq_topic": record.topic,
+            "dlq_partition": str(record.partition),
+            "dlq_offset": str(record.offset),
+            "dlq_consumer_group": self._group,
+            "dlq_failed_at": datetime.now(UTC).isoformat(),
+        }
+        await self._broker.publish(record.value or b"", self._topic, key=record.key, headers=headers)
+        DEAD_LETTERED.labels(self._group, reason).inc()
+        log.warning("event dead-lettered", topic=record.topic, partition=record.partition, offset=record.offset,
+                    reason=reason, error=error[:300])
+
+
+class EventConsumer:
+    """One consumer group reading catalogue topics in batches into a handler."""
+
+    def __init__(
+        self,
+        *,
+        broker: KafkaBroker,
+        name: str,
+        group_id: str,
+        topics: Sequence[Topic],
+        namespace: str,
+        handler: BatchHandler,
+        deadletters: DeadLetters,
+        max_attempts: int = 5,
+        max_records: int = 500,
+        retry_backoff_s: float = 0.1,
+    ) -> None:
+        self.name = name
+        self._handler = handler
+        self._deadletters = deadletters
+        self._max_attempts = max_attempts
+        self._backoff = retry_backoff_s
+        self.subscriber = broker.subscriber(
+            *(t.qualified(namespace) for t in topics),
+            group_id=group_id,
+            batch=True,
+            max_records=max_records,
+            batch_timeout_ms=100,
+            auto_offset_reset="earliest",
+            ack_policy=AckPolicy.NACK_ON_ERROR,
+            decoder=_no_decode,
+            title=f"{name}:consume",
+            description=f"{name} reads {', '.join(t.name for t in topics)}",
+        )
+        self.subscriber(self._on_batch)
+
+    def ready(self) -> tuple[bool, str]:
+        """Ready when the group has given this process partitions to read."""
+        consumer = self.subscriber.consumer
+        if consumer is None:
+            return False, f"{self.name}: consumer not started"
+        if not consumer.assignment():
+            return False, f"{self.name}: no partitions assigned yet"
+        return True, "ok"
+
+    async def _on_batch(self, msg: KafkaMessage) -> None:
+        raw = msg.raw_message
+        records: tuple[ConsumerRecord[Any, Any], ...] = raw if isinstance(raw, tuple) else (raw,)
+        decoded: list[tuple[ConsumerRecord[Any, Any], Envelope]] = []
+        for record in records:
+            try:
+                decoded.append((record, decode(record.value, dict(record.headers))))
+            except DecodeError as exc:
+                await self._deadletters.send(record, str(exc), "undecodable")
+        if not decoded:
+            return
+        try:
+            await self._handler([env for _, env in decoded])
+        except TRANSIENT:
+            await self._pause_for_outage()
+            raise
+        except Exception:
+            log.warning("batch failed; retrying its events one by one", consumer=self.name, size=len(decoded))
+            for record, envelope in decoded:
+                await self._one_by_one(record, envelope)
+        for _, envelope in decoded:
+            EVENTS_HANDLED.labels(self.name, envelope.type).inc()
+
+    async def _one_by_one(self, record: ConsumerRecord[Any, Any], envelope: Envelope) -> None:
+        for attempt in range(1, self._max_attempts + 1):
+            try:
+                await self._handler([envelope])
+                return
+            except TRANSIENT:
+                await self._pause_for_outage()
+                raise
+            except Exception as exc:
+                if attempt == self._max_attempts:
+                    await self._deadletters.send(record, f"{type(exc).__name__}: {exc}", "handler_failed")
+                    return
+                await asyncio.sleep(self._backoff * 2 ** (attempt - 1))
+
+    async def _pause_for_outage(self) -> None:
+        log.warning("outage while handling a batch; it will be redelivered", consumer=self.name, exc_info=True)
+        await asyncio.sleep(1.0)
+
+
+async def _no_decode(msg: Any) -> None:
+    """Skip FastStream's body decoding: the CloudEvents codec does it, and sends failures to dead letters."""
+    return None

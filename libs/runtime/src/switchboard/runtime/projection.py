@@ -1,0 +1,55 @@
+"""Idempotent read-model writes: each document remembers, per topic, the last sequence applied to it.
+
+A subject's events are ordered within a topic but not across topics, so the guard is kept per topic
+(`pos.tickets`, `pos.interactions`). An update applies only when its sequence is past the document's
+position for that topic; when the guard fails, the upsert's insert collides on `_id` and the event is
+known to be applied already. No transactions are needed, so this works on FerretDB as on MongoDB.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from pymongo import UpdateOne
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import BulkWriteError
+
+Document = dict[str, Any]
+DUPLICATE_KEY = 11000
+
+
+def guarded_update(
+    subject: str, *, topic: str, sequence: int, update: Document, positions: Sequence[str]
+) -> UpdateOne:
+    """An upsert of `subject`'s document that applies once, in order, for events of `topic`.
+
+    `positions` names every topic the collection tracks, so a document first created by another
+    topic's event starts at position 0 for this one.
+    """
+    field = f"pos.{topic}"
+    update = {k: dict(v) for k, v in update.items()}
+    update.setdefault("$set", {})[field] = sequence
+    on_insert = update.setdefault("$setOnInsert", {})
+    for other in positions:
+        if other != topic:
+            on_insert[f"pos.{other}"] = 0
+    return UpdateOne({"_id": subject, field: {"$lt": sequence}}, update, upsert=True)
+
+
+async def apply_in_order(collection: AsyncCollection[Document], operations: Sequence[UpdateOne]) -> int:
+    """Apply guarded updates in order, skipping those already applied; returns how many applied now."""
+    applied = 0
+    start = 0
+    while start < len(operations):
+        try:
+            result = await collection.bulk_write(list(operations[start:]), ordered=True)
+            return applied + result.upserted_count + result.modified_count
+        except BulkWriteError as exc:
+            errors = exc.details.get("writeErrors", [])
+            if not errors or errors[0].get("code") != DUPLICATE_KEY:
+                raise
+            failed_at = start + int(errors[0]["index"])
+            applied += failed_at - start
+            start = failed_at + 1
+    return applied

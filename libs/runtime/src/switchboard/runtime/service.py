@@ -1,0 +1,146 @@
+"""The shape every service process has: a Kafka broker, its Mongo database and an HTTP app, started and
+stopped together, with probes and the AsyncAPI document served beside the service's own routes."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import structlog
+import uvicorn
+from fastapi import FastAPI
+from faststream.kafka import KafkaBroker
+from faststream.specification import AsyncAPI
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
+
+from .consumer import DeadLetters, EventConsumer
+from .health import ReadinessCheck, add_probes
+from .kafka import deadletter_topic, ensure_topics, make_broker
+from .logging import configure_logging
+from .mongo import Document, make_client, ping
+from .settings import ServiceSettings
+
+log = structlog.get_logger(__name__)
+Hook = Callable[[], Awaitable[None]]
+
+
+class Background(Protocol):
+    """A loop the service runs beside its consumers (an outbox relay, a timer scheduler)."""
+
+    def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+@dataclass
+class Runtime:
+    """What a service's composition root assembles: the shared plumbing, passed explicitly."""
+
+    name: str
+    settings: ServiceSettings
+    broker: KafkaBroker
+    mongo: AsyncMongoClient[Document]
+    db: AsyncDatabase[Document]
+    consumers: list[EventConsumer] = field(default_factory=list)
+    on_start: list[Hook] = field(default_factory=list)
+    on_stop: list[Hook] = field(default_factory=list)
+    background: list[Background] = field(default_factory=list)
+    checks: list[tuple[str, ReadinessCheck]] = field(default_factory=list)
+
+    @classmethod
+    def create(cls, name: str, settings: ServiceSettings) -> Runtime:
+        mongo = make_client(settings, service=name)
+        return cls(
+            name=name,
+            settings=settings,
+            broker=make_broker(settings, service=name),
+            mongo=mongo,
+            db=mongo[settings.database_name(name)],
+        )
+
+    def deadletters(self, group: str) -> DeadLetters:
+        return DeadLetters(self.broker, deadletter_topic(self.settings), group=group)
+
+    def group_id(self, purpose: str = "main") -> str:
+        """Consumer group names carry the namespace, so test runs never share offsets."""
+        base = f"switchboard-{self.name}-{purpose}"
+        return f"{self.settings.namespace}.{base}" if self.settings.namespace else base
+
+    def add_consumer(self, consumer: EventConsumer) -> EventConsumer:
+        self.consumers.append(consumer)
+
+        async def check() -> tuple[bool, str]:
+            return consumer.ready()
+
+        self.checks.append((f"kafka:{consumer.name}", check))
+        return consumer
+
+    async def _mongo_ready(self) -> tuple[bool, str]:
+        await ping(self.mongo)
+        return True, "ok"
+
+    async def _kafka_ready(self) -> tuple[bool, str]:
+        if not self.broker.running:
+            return False, "kafka broker not started"
+        return (await self.broker.ping(timeout=1.5)), "kafka cluster does not answer"
+
+    def http_app(self, *, title: str, routers: Sequence[Any] = (), version: str = "0.1.0") -> FastAPI:
+        """The service's HTTP app; its lifespan starts and stops everything else."""
+
+        @contextlib.asynccontextmanager
+        async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+            await self.start()
+            try:
+                yield
+            finally:
+                await self.stop()
+
+        app = FastAPI(title=title, version=version, lifespan=lifespan)
+        for router in routers:
+            app.include_router(router)
+        add_probes(app, [("mongo", self._mongo_ready), ("kafka", self._kafka_ready), *self.checks])
+        spec = AsyncAPI(self.broker, title=f"Switchboard {self.name}", version=version)
+
+        @app.get("/asyncapi.json", include_in_schema=False)
+        async def asyncapi() -> Any:
+            return spec.to_specification().to_jsonable()
+
+        return app
+
+    async def start(self) -> None:
+        await ensure_topics(self.settings)
+        for hook in self.on_start:
+            await hook()
+        await self.broker.start()
+        for task in self.background:
+            task.start()
+        log.info("service started", port=self.settings.port, namespace=self.settings.namespace or None)
+
+    async def stop(self) -> None:
+        log.info("service stopping")
+        for task in reversed(self.background):
+            with contextlib.suppress(Exception):
+                await task.stop()
+        for hook in reversed(self.on_stop):
+            with contextlib.suppress(Exception):
+                await hook()
+        await self.broker.stop()
+        await self.mongo.close()
+        log.info("service stopped")
+
+
+def serve(app: FastAPI, settings: ServiceSettings, *, service: str) -> None:
+    """Run the HTTP server in the foreground until SIGTERM or SIGINT, then shut down gracefully."""
+    configure_logging(service=service, level=settings.log_level, json=settings.log_json)
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+        loop="uvloop",
+        timeout_graceful_shutdown=int(settings.graceful_timeout_s),
+    )
