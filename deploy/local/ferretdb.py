@@ -263,9 +263,7 @@ def start(
         if proc.poll() is not None:
             _pid_file(data_dir).unlink(missing_ok=True)
             tail = _log_tail(data_dir)
-            raise RuntimeError(
-                f"FerretDB exited with code {proc.returncode} during start-up; log tail:\n{tail}"
-            )
+            raise RuntimeError(f"FerretDB exited with code {proc.returncode} during start-up; log tail:\n{tail}")
         if ping(port):
             return proc
         time.sleep(0.05)

@@ -300,9 +300,7 @@ def start(
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             (data_dir / PID_FILE).unlink(missing_ok=True)
-            raise RuntimeError(
-                f"Kafka exited with {proc.returncode} during startup:\n{_log_excerpt(data_dir)}"
-            )
+            raise RuntimeError(f"Kafka exited with {proc.returncode} during startup:\n{_log_excerpt(data_dir)}")
         if _broker_ready(port):
             return proc
         time.sleep(0.2)

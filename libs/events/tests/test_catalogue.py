@@ -6,7 +6,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-
 from switchboard.events import DecodeError, Envelope, decode, encode, reaction_id
 from switchboard.events.common import Channel
 from switchboard.events.schemas import generate
@@ -56,10 +55,18 @@ def test_a_reaction_inherits_the_correlation_and_names_its_cause() -> None:
     ("value", "headers", "message"),
     [
         (b"{}", {"ce_type": "support.ticket.opened.v1"}, "missing headers"),
-        (b"{}", {h: "x" for h in ("ce_specversion", "ce_id", "ce_source", "ce_subject", "ce_time")}
-         | {"ce_type": "support.nope.v1"}, "unknown event type"),
-        (b"not json", {h: "x" for h in ("ce_specversion", "ce_id", "ce_source", "ce_subject")}
-         | {"ce_type": "support.ticket.opened.v1", "ce_time": NOW.isoformat()}, "invalid support.ticket.opened.v1"),
+        (
+            b"{}",
+            {h: "x" for h in ("ce_specversion", "ce_id", "ce_source", "ce_subject", "ce_time")}
+            | {"ce_type": "support.nope.v1"},
+            "unknown event type",
+        ),
+        (
+            b"not json",
+            {h: "x" for h in ("ce_specversion", "ce_id", "ce_source", "ce_subject")}
+            | {"ce_type": "support.ticket.opened.v1", "ce_time": NOW.isoformat()},
+            "invalid support.ticket.opened.v1",
+        ),
     ],
 )
 def test_undecodable_messages_say_what_is_wrong(value: bytes, headers: dict[str, str], message: str) -> None:

@@ -7,7 +7,6 @@ import json
 from typing import Any
 
 import pytest
-
 from switchboard.events.schemas import SCHEMA_DIR, breaking_changes, dumps, generate
 
 pytestmark = pytest.mark.unit
@@ -50,8 +49,10 @@ def test_documentation_changes_are_compatible() -> None:
     ("mutate", "expected"),
     [
         (lambda s: s["properties"].pop("subject"), "subject: field removed"),
-        (lambda s: (s["properties"].update(mood={"type": "string"}), s["required"].append("mood")),
-         "mood: new required field"),
+        (
+            lambda s: (s["properties"].update(mood={"type": "string"}), s["required"].append("mood")),
+            "mood: new required field",
+        ),
         (lambda s: s["required"].append("category"), "category: now required"),
         (lambda s: s["properties"]["subject"].update(type="integer"), "subject: type changed"),
         (lambda s: s["$defs"]["Channel"]["enum"].remove("phone"), "channel: type changed"),

@@ -45,9 +45,7 @@ def encode(envelope: Envelope) -> KafkaRecord:
         headers["ce_sequence"] = str(envelope.sequence)
     if envelope.causationid is not None:
         headers["ce_causationid"] = envelope.causationid
-    return KafkaRecord(
-        key=envelope.subject.encode(), value=envelope.data.model_dump_json().encode(), headers=headers
-    )
+    return KafkaRecord(key=envelope.subject.encode(), value=envelope.data.model_dump_json().encode(), headers=headers)
 
 
 def decode(value: bytes | None, headers: Mapping[str, bytes | str]) -> Envelope:
@@ -64,7 +62,7 @@ def decode(value: bytes | None, headers: Mapping[str, bytes | str]) -> Envelope:
     try:
         data: EventPayload = model.model_validate_json(value)
         return Envelope(
-            specversion=h["ce_specversion"],  # type: ignore[arg-type]
+            specversion=h["ce_specversion"],
             id=h["ce_id"],
             source=h["ce_source"],
             type=h["ce_type"],

@@ -95,7 +95,9 @@ def _compare(old: Any, new: Any, path: str) -> list[str]:
             problems.append(f"{where}: object constraints changed from {rest_old} to {rest_new}")
         return problems
     if old != new:
-        return [f"{where.rstrip('.')}: type changed from {json.dumps(old, sort_keys=True)} to {json.dumps(new, sort_keys=True)}"]
+        return [
+            f"{where.rstrip('.')}: type changed from {json.dumps(old, sort_keys=True)} to {json.dumps(new, sort_keys=True)}"
+        ]
     return []
 
 

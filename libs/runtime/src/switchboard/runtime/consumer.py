@@ -23,7 +23,6 @@ from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from prometheus_client import Counter
 from pymongo.errors import AutoReconnect, ConnectionFailure, ServerSelectionTimeoutError
-
 from switchboard.events import DecodeError, Envelope, decode
 from switchboard.events.topics import Topic
 
@@ -61,8 +60,14 @@ class DeadLetters:
         }
         await self._broker.publish(record.value or b"", self._topic, key=record.key, headers=headers)
         DEAD_LETTERED.labels(self._group, reason).inc()
-        log.warning("event dead-lettered", topic=record.topic, partition=record.partition, offset=record.offset,
-                    reason=reason, error=error[:300])
+        log.warning(
+            "event dead-lettered",
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            reason=reason,
+            error=error[:300],
+        )
 
 
 class EventConsumer:

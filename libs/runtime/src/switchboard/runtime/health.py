@@ -33,8 +33,9 @@ def add_probes(app: FastAPI, checks: Sequence[tuple[str, ReadinessCheck]], *, ti
                 ok, reason = False, f"{type(exc).__name__}: {exc}"
             results[name] = "ok" if ok else reason
             ready = ready and ok
-        return JSONResponse({"status": "ready" if ready else "not ready", "checks": results},
-                            status_code=200 if ready else 503)
+        return JSONResponse(
+            {"status": "ready" if ready else "not ready", "checks": results}, status_code=200 if ready else 503
+        )
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
 from typing import Any
 
 import structlog
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
-from faststream.kafka import KafkaBroker, KafkaPublisher
+from faststream.kafka import KafkaBroker
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
 from prometheus_client import REGISTRY
-
 from switchboard.events.topics import ALL, DEADLETTER_NAME, Topic
 
 from .settings import ServiceSettings
@@ -29,12 +30,13 @@ def make_broker(settings: ServiceSettings, *, service: str) -> KafkaBroker:
         graceful_timeout=settings.graceful_timeout_s,
         allow_auto_create_topics=False,
         middlewares=[KafkaPrometheusMiddleware(registry=REGISTRY, app_name=service)],
-        logger=structlog.get_logger("faststream"),
+        logger=logging.getLogger("switchboard.broker"),
+        log_level=logging.DEBUG,  # one line per message is noise at INFO; errors are still logged
         description=f"Switchboard {service} service",
     )
 
 
-def declare_publisher(broker: KafkaBroker, topic: Topic, *, namespace: str) -> KafkaPublisher:
+def declare_publisher(broker: KafkaBroker, topic: Topic, *, namespace: str) -> Any:
     """A publisher for a catalogue topic, so the AsyncAPI document lists what the service emits."""
     union: Any = topic.events[0]
     for model in topic.events[1:]:
@@ -55,10 +57,8 @@ async def ensure_topics(settings: ServiceSettings, topics: tuple[Topic, ...] = A
         missing = [n for n in names if n not in existing]
         if missing:
             new = [NewTopic(n, settings.topic_partitions, settings.topic_replication) for n in missing]
-            try:
+            with contextlib.suppress(TopicAlreadyExistsError):  # a replica created them meanwhile
                 await admin.create_topics(new)
-            except TopicAlreadyExistsError:  # a replica created them meanwhile
-                pass
             log.info("topics created", topics=missing, partitions=settings.topic_partitions)
         return names
     finally:

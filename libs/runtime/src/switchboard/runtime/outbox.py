@@ -1,12 +1,16 @@
 """The outbox relay: events stored with the state change are published to Kafka afterwards, in order.
 
-Services never write to Mongo and Kafka in one breath. They store events in an append-only collection
-(unique per subject and sequence) marked unpublished; this relay publishes them with the idempotent,
-acks=all producer and then marks them published. A crash between the two publishes an event again on
+Services never write to Mongo and Kafka in one breath. A command's events are stored as one commit
+document (all or nothing) marked unpublished; this relay publishes them with the idempotent, acks=all
+producer and then marks them published. A crash between the two publishes a commit again after the
 restart, which consumers de-duplicate by event id; nothing stored is ever lost.
 
-Only one replica relays at a time (a lease in Mongo), so each subject's events reach Kafka in sequence
-order even with several intake processes writing.
+Each process publishes its own commits straight away (handed over in memory, no polling), but only
+after the subject's previous commit is published, so one ticket's events reach Kafka in order even
+with several replicas writing. Whatever is left behind - a crash, a predecessor not yet published -
+is found by a sweep that one replica at a time runs, holding a lease in Mongo.
+
+Every look-up is by `_id`, the one filter FerretDB's SQLite backend answers from an index.
 """
 
 from __future__ import annotations
@@ -15,18 +19,17 @@ import asyncio
 import contextlib
 import os
 import socket
-from collections import defaultdict
-from datetime import UTC, datetime, timedelta
+from collections import OrderedDict
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
 from faststream.kafka import KafkaBroker
 from prometheus_client import Counter, Gauge
-from pymongo import ASCENDING, ReturnDocument
+from pymongo import ASCENDING, ReturnDocument, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import DuplicateKeyError, PyMongoError
-
+from pymongo.errors import DuplicateKeyError
 from switchboard.events import Envelope, encode
 from switchboard.events.topics import topic_of
 
@@ -34,100 +37,181 @@ log = structlog.get_logger(__name__)
 
 Document = dict[str, Any]
 PUBLISHED = Counter("switchboard_outbox_published_total", "Events the outbox relay published.", ["service"])
-LAG = Gauge("switchboard_outbox_unpublished", "Events stored but not yet published, at the last look.", ["service"])
+SWEPT = Gauge("switchboard_outbox_unpublished", "Unpublished commits the last sweep found.", ["service"])
 
 
-def commit_document(envelopes: Sequence[Envelope], *, namespace: str, **fields: Any) -> Document:
+def commit_id(subject: str, first_sequence: int) -> str:
+    """A commit's `_id`. Two writers that read the same version of a subject collide on it."""
+    return f"{subject}/{first_sequence:010d}"
+
+
+def commit_document(envelopes: Sequence[Envelope], *, namespace: str, previous: str | None) -> Document:
     """One atomic write: the events a command decided, as Kafka records ready to send.
 
-    A command may decide several events (a ticket opens with its first message); storing them in one
-    document makes them all-or-nothing. `sequence` is the first event's sequence, so two writers that
-    read the same version of a subject collide on the unique (subject, sequence) index.
+    `previous` is the `_id` of the subject's commit this one follows (None for the first), which
+    the relay checks is published before publishing this one.
     """
     first = envelopes[0]
+    if first.sequence is None:
+        raise ValueError("commits are for sequenced events")
     records = []
     for envelope in envelopes:
         record = encode(envelope)
-        records.append({
-            "event_id": envelope.id,
-            "type": envelope.type,
-            "topic": topic_of(envelope.data).qualified(namespace),
-            "key": record.key,
-            "value": record.value,
-            "headers": record.headers,
-        })
+        records.append(
+            {
+                "event_id": envelope.id,
+                "type": envelope.type,
+                "topic": topic_of(envelope.data).qualified(namespace),
+                "key": record.key,
+                "value": record.value,
+                "headers": record.headers,
+            }
+        )
     return {
-        "_id": first.id,
+        "_id": commit_id(first.subject, first.sequence),
         "subject": first.subject,
         "sequence": first.sequence,
         "last_sequence": envelopes[-1].sequence,
+        "previous": previous,
         "records": records,
         "stored_at": datetime.now(UTC),
         "published": False,
-        **fields,
     }
 
 
 async def ensure_outbox_indexes(commits: AsyncCollection[Document]) -> None:
-    """One commit per (subject, first sequence); the relay finds unpublished commits in storing order."""
-    await commits.create_index([("subject", ASCENDING), ("sequence", ASCENDING)], unique=True, name="subject_sequence")
+    """Lets MongoDB find unpublished commits without a scan (FerretDB scans; the sweep is rare)."""
     await commits.create_index([("published", ASCENDING), ("stored_at", ASCENDING)], name="unpublished")
 
 
 class OutboxRelay:
-    """Publishes unpublished commits from `events` while this process holds the relay lease."""
+    """Publishes the commits in `commits`: this process's own at once, everyone's leftovers by sweep."""
 
     def __init__(
         self,
         *,
         broker: KafkaBroker,
-        events: AsyncCollection[Document],
+        commits: AsyncCollection[Document],
         leases: AsyncCollection[Document],
         service: str,
         batch_size: int = 500,
-        idle_poll_s: float = 0.2,
+        sweep_interval_s: float = 2.0,
         lease_ttl_s: float = 10.0,
     ) -> None:
         self._broker = broker
-        self._events = events
+        self._commits = commits
         self._leases = leases
         self._service = service
         self._batch = batch_size
-        self._idle = idle_poll_s
+        self._sweep_every = sweep_interval_s
         self._ttl = timedelta(seconds=lease_ttl_s)
         self._me = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._queue: asyncio.Queue[Document] = asyncio.Queue()
+        self._published: OrderedDict[str, None] = OrderedDict()  # recently published commit ids
+        self._tasks: list[asyncio.Task[None]] = []
 
-    def notify(self) -> None:
-        """Something was stored: publish now rather than at the next poll."""
-        self._wake.set()
+    def submit(self, commit: Document) -> None:
+        """A commit was stored by this process: publish it as soon as its predecessor is out."""
+        self._queue.put_nowait(commit)
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name=f"{self._service}-outbox-relay")
+        self._tasks = [
+            asyncio.create_task(self._publish_own(), name=f"{self._service}-outbox"),
+            asyncio.create_task(self._sweep_loop(), name=f"{self._service}-outbox-sweep"),
+        ]
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+        """Publish what is queued (briefly), then stop; anything left is found by the next sweep."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._queue.join(), 5.0)
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        with contextlib.suppress(PyMongoError):
+                await task
+        with contextlib.suppress(Exception):
             await self._leases.update_one({"_id": "outbox", "owner": self._me}, {"$set": {"expires_at": _now()}})
 
-    async def _run(self) -> None:
+    async def _publish_own(self) -> None:
         while True:
+            batch = [await self._queue.get()]
+            while len(batch) < self._batch and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
             try:
-                published = await self.relay_once() if await self._hold_lease() else 0
+                await self.publish(batch)
             except asyncio.CancelledError:
                 raise
             except Exception:
-                log.warning("outbox relay failed; retrying", exc_info=True)
-                published = 0
-                await asyncio.sleep(1.0)
-            if published < self._batch:  # caught up: wait for a write or the next poll
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self._idle)
-                self._wake.clear()
+                log.warning("publishing commits failed; the sweep will retry them", exc_info=True)
+            finally:
+                for _ in batch:
+                    self._queue.task_done()
+
+    async def _sweep_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self._sweep_every)
+            try:
+                if await self._hold_lease():
+                    while await self.sweep_once() >= self._batch:
+                        pass
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.warning("outbox sweep failed; retrying", exc_info=True)
+
+    async def sweep_once(self) -> int:
+        """Publish one batch of unpublished commits found in Mongo; returns how many were found."""
+        found = await self._commits.find({"published": False}).sort("stored_at", ASCENDING).limit(self._batch).to_list()
+        SWEPT.labels(self._service).set(len(found))
+        if found:
+            await self.publish(found)
+        return len(found)
+
+    async def publish(self, commits: Sequence[Document]) -> int:
+        """Publish commits whose predecessor is published, in subject order; returns how many went out."""
+        ready: list[Document] = []
+        ready_ids: set[str] = set()
+        for commit in sorted(commits, key=lambda c: (c["subject"], c["sequence"])):
+            previous = commit.get("previous")
+            if (
+                previous is None
+                or previous in ready_ids
+                or previous in self._published
+                or await self._is_published(previous)
+            ):
+                ready.append(commit)
+                ready_ids.add(commit["_id"])
+        if not ready:
+            return 0
+        futures = [
+            await self._broker.publish(
+                record["value"], record["topic"], key=record["key"], headers=record["headers"], no_confirm=True
+            )
+            for commit in ready
+            for record in commit["records"]
+        ]
+        await asyncio.gather(*futures)
+        now = _now()
+        await self._commits.bulk_write(
+            [UpdateOne({"_id": c["_id"]}, {"$set": {"published": True, "published_at": now}}) for c in ready],
+            ordered=False,
+        )
+        for commit in ready:
+            self._remember(commit["_id"])
+        PUBLISHED.labels(self._service).inc(len(futures))
+        return len(ready)
+
+    async def _is_published(self, commit: str) -> bool:
+        doc = await self._commits.find_one({"_id": commit}, {"published": 1})
+        if doc is not None and doc.get("published"):
+            self._remember(commit)
+            return True
+        return False
+
+    def _remember(self, commit: str) -> None:
+        self._published[commit] = None
+        if len(self._published) > 100_000:
+            self._published.popitem(last=False)
 
     async def _hold_lease(self) -> bool:
         now = _now()
@@ -141,56 +225,6 @@ class OutboxRelay:
         except DuplicateKeyError:  # another replica holds it
             return False
         return doc is not None and doc.get("owner") == self._me
-
-    async def relay_once(self) -> int:
-        """Publish one batch of unpublished events; returns how many were published."""
-        batch = await self._events.find({"published": False}).sort("stored_at", ASCENDING).limit(self._batch).to_list()
-        LAG.labels(self._service).set(len(batch))
-        if not batch:
-            return 0
-        ready = await self._in_sequence(batch)
-        futures = [
-            await self._broker.publish(
-                record["value"], record["topic"], key=record["key"], headers=record["headers"], no_confirm=True
-            )
-            for doc in ready
-            for record in doc["records"]
-        ]
-        await asyncio.gather(*futures)
-        await self._events.update_many(
-            {"_id": {"$in": [doc["_id"] for doc in ready]}}, {"$set": {"published": True, "published_at": _now()}}
-        )
-        PUBLISHED.labels(self._service).inc(len(futures))
-        return len(ready)
-
-    async def _in_sequence(self, batch: list[Document]) -> list[Document]:
-        """Drop events whose subject has an earlier unpublished event outside the batch.
-
-        Storing order across replicas is only roughly time order, so a later event of a subject may be
-        seen before an earlier one; it waits for the next round rather than overtaking it.
-        """
-        by_subject: dict[str, list[Document]] = defaultdict(list)
-        for doc in batch:
-            by_subject[doc["subject"]].append(doc)
-        earliest: dict[str, int] = {}
-        cursor = self._events.find(
-            {"published": False, "subject": {"$in": list(by_subject)}}, {"subject": 1, "sequence": 1}
-        )
-        async for doc in cursor:
-            seq = doc.get("sequence") or 0
-            earliest[doc["subject"]] = min(seq, earliest.get(doc["subject"], seq))
-        ready: list[Document] = []
-        for subject, docs in by_subject.items():
-            docs.sort(key=lambda d: d.get("sequence") or 0)
-            expected = earliest.get(subject, 0)
-            for doc in docs:
-                seq = doc.get("sequence") or 0
-                if seq and seq != expected:
-                    break
-                ready.append(doc)
-                expected = (doc.get("last_sequence") or seq) + 1
-        ready.sort(key=lambda d: d["stored_at"])
-        return ready
 
 
 def _now() -> datetime:

@@ -19,9 +19,7 @@ Document = dict[str, Any]
 DUPLICATE_KEY = 11000
 
 
-def guarded_update(
-    subject: str, *, topic: str, sequence: int, update: Document, positions: Sequence[str]
-) -> UpdateOne:
+def guarded_update(subject: str, *, topic: str, sequence: int, update: Document, positions: Sequence[str]) -> UpdateOne:
     """An upsert of `subject`'s document that applies once, in order, for events of `topic`.
 
     `positions` names every topic the collection tracks, so a document first created by another

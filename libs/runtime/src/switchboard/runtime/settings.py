@@ -21,36 +21,47 @@ class ServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(frozen=True, extra="ignore", populate_by_name=True)
 
     kafka_bootstrap_servers: str = Field(
-        default="127.0.0.1:9092", validation_alias=_shared("KAFKA_BOOTSTRAP_SERVERS"),
+        default="127.0.0.1:9092",
+        validation_alias=_shared("KAFKA_BOOTSTRAP_SERVERS"),
         description="Comma-separated Kafka bootstrap servers.",
     )
     mongodb_uri: SecretStr = Field(
-        default=SecretStr("mongodb://127.0.0.1:27017/"), validation_alias=_shared("MONGODB_URI"),
+        default=SecretStr("mongodb://127.0.0.1:27017/"),
+        validation_alias=_shared("MONGODB_URI"),
         description="MongoDB (or FerretDB) connection string; may hold credentials.",
     )
     namespace: str = Field(
-        default="", validation_alias=_shared("SWITCHBOARD_NAMESPACE"), pattern=r"^[a-z0-9_-]*$",
+        default="",
+        validation_alias=_shared("SWITCHBOARD_NAMESPACE"),
+        pattern=r"^[a-z0-9_-]*$",
         description="Prefix for topic and database names, keeping environments and test runs apart.",
     )
     topic_partitions: int = Field(
-        default=12, ge=1, validation_alias=_shared("SWITCHBOARD_TOPIC_PARTITIONS"),
+        default=12,
+        ge=1,
+        validation_alias=_shared("SWITCHBOARD_TOPIC_PARTITIONS"),
         description="Partitions for topics this service creates; the unit of consumer scaling.",
     )
     topic_replication: int = Field(
-        default=1, ge=1, validation_alias=_shared("SWITCHBOARD_TOPIC_REPLICATION"),
+        default=1,
+        ge=1,
+        validation_alias=_shared("SWITCHBOARD_TOPIC_REPLICATION"),
         description="Replication factor for topics this service creates.",
     )
     api_token: SecretStr | None = Field(
-        default=None, validation_alias=_shared("SWITCHBOARD_API_TOKEN"),
+        default=None,
+        validation_alias=_shared("SWITCHBOARD_API_TOKEN"),
         description="Bearer token with every scope (admin). Unset: mutating endpoints refuse everyone.",
     )
     api_tokens: SecretStr | None = Field(
-        default=None, validation_alias=_shared("SWITCHBOARD_API_TOKENS"),
+        default=None,
+        validation_alias=_shared("SWITCHBOARD_API_TOKENS"),
         description="More bearer tokens with scopes: 'token=scope+scope,token2=scope'.",
     )
     log_level: str = Field(default="INFO", validation_alias=_shared("LOG_LEVEL"), description="Log level.")
     log_json: bool | None = Field(
-        default=None, validation_alias=_shared("LOG_JSON"),
+        default=None,
+        validation_alias=_shared("LOG_JSON"),
         description="JSON log lines (default: when stderr is not a terminal).",
     )
     host: str = Field(default="127.0.0.1", description="Interface the HTTP server binds to.")

@@ -1,13 +1,11 @@
 """Intake's HTTP routes: tickets in. Thin: validate, call the domain, store, wake the relay."""
 
-
 import uuid
 from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, status
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
-
 from switchboard.events.common import Channel, Priority
 from switchboard.runtime.auth import Principal, Scope, TokenAuth
 from switchboard.runtime.outbox import OutboxRelay
@@ -70,10 +68,10 @@ def tickets_router(*, store: TicketStore, relay: OutboxRelay, auth: TokenAuth, s
         now = datetime.now(UTC)
         events = domain.decide_open(domain.Ticket(ticket_id=ticket_id), command, now=now)
         try:
-            await store.append(ticket_id, expected_version=0, events=events, now=now)
+            commit = await store.append(ticket_id, expected_version=0, previous_commit=None, events=events, now=now)
         except ConcurrencyConflict as exc:
             raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
-        relay.notify()
+        relay.submit(commit)
         return Created(id=ticket_id, reference=reference)
 
     return router

@@ -64,9 +64,7 @@ def decide_open(ticket: Ticket, command: OpenTicket, *, now: datetime) -> list[E
         reference=command.reference,
         subject=command.subject,
         channel=command.channel,
-        requester=Requester(
-            customer_id=command.customer_id, email=command.customer_email, name=command.customer_name
-        ),
+        requester=Requester(customer_id=command.customer_id, email=command.customer_email, name=command.customer_name),
         priority=command.priority,
         language=command.language,
         opened_at=now,

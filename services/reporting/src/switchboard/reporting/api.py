@@ -1,11 +1,9 @@
 """Reporting's read-only HTTP routes over the read models."""
 
-
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, status
 from pymongo.asynchronous.database import AsyncDatabase
-
 from switchboard.runtime.auth import Principal, Scope, TokenAuth
 from switchboard.runtime.mongo import Document
 
@@ -21,7 +19,7 @@ def tickets_router(*, db: AsyncDatabase[Document], auth: TokenAuth) -> APIRouter
         doc = await db[TicketsView.collection].find_one({"_id": ticket_id})
         if doc is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"no ticket {ticket_id} in reporting (yet)")
-        doc["id"] = doc.pop("_id")
-        return doc
+        doc.pop("pos", None)  # idempotency bookkeeping, not analyst data
+        return {"id": doc.pop("_id"), **doc}
 
     return router

@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from functools import partial
 
 from fastapi import FastAPI
-
 from switchboard.events import Envelope
 from switchboard.events.topics import ALL
 from switchboard.runtime.auth import TokenAuth
@@ -29,9 +28,16 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
     async def on_batch(batch: Sequence[Envelope]) -> None:
         await handle(batch)
 
-    runtime.add_consumer(EventConsumer(
-        broker=runtime.broker, name="projections", group_id=group, topics=ALL, namespace=settings.namespace,
-        handler=on_batch, deadletters=runtime.deadletters(group),
-    ))
+    runtime.add_consumer(
+        EventConsumer(
+            broker=runtime.broker,
+            name="projections",
+            group_id=group,
+            topics=ALL,
+            namespace=settings.namespace,
+            handler=on_batch,
+            deadletters=runtime.deadletters(group),
+        )
+    )
     auth = TokenAuth.from_settings(settings)
     return runtime.http_app(title="Switchboard reporting", routers=[tickets_router(db=runtime.db, auth=auth)])

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from pymongo.asynchronous.database import AsyncDatabase
-
 from switchboard.events import Envelope
 from switchboard.runtime.mongo import Document
 from switchboard.runtime.projection import apply_in_order
