@@ -9,6 +9,7 @@ Unit tests (`-m unit`) touch none of this.
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -29,7 +30,7 @@ sys.path.insert(0, str(ROOT / "deploy" / "local"))
 import infra  # noqa: E402
 
 TEST_DATA = ROOT / ".local" / "test"
-API_TOKEN = "test-admin-token"
+API_TOKEN = secrets.token_urlsafe(16)  # fresh per session, like a real secret
 
 
 def _docker_answers() -> bool:
@@ -185,7 +186,10 @@ def start_service(service_env: dict[str, str], tmp_path: Path) -> Iterator[Start
         process_env = os.environ | service_env | {f"{prefix}_PORT": str(port)} | (env or {})
         with log_path.open("wb") as log_file:
             process = subprocess.Popen(
-                [sys.executable, "-m", f"switchboard.{name}"], env=process_env, stdout=log_file, stderr=log_file,
+                [sys.executable, "-m", f"switchboard.{name}"],
+                env=process_env,
+                stdout=log_file,
+                stderr=log_file,
                 cwd=ROOT,
             )
         service = ServiceProcess(name, f"http://127.0.0.1:{port}", process, log_path)

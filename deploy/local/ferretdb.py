@@ -1,4 +1,18 @@
-"""Build, start and stop a local FerretDB (MongoDB wire protocol on SQLite) for development without Docker."""
+"""Build, start and stop a local FerretDB (MongoDB wire protocol on SQLite) for development without Docker.
+
+The binary is built from deploy/local/ferretdb (a small main embedding FerretDB v1) with one patch applied to
+FerretDB's own source, see SOURCE_EDITS: FerretDB 1.24's SQLite backend pushes a filter down to SQL only when
+the filter is exactly ``{_id: <string|ObjectId>}``; any other key next to ``_id`` (a guarded upsert such as
+``{_id: x, "seq": {"$lt": n}}``) makes every find/update/delete/findAndModify/count scan the whole collection.
+The patch pushes ``WHERE _id = ?`` down whenever the filter has a top-level string/ObjectId ``_id``, whatever
+else it holds. That is safe because top-level filter keys are ANDed and the backend contract lets Query apply
+a filter partially: every handler path re-applies the whole filter to what Query returns (FilterIterator or
+FilterDocument; $match stages likewise), so the patch only skips rows that could not match.
+
+provision() copies the FerretDB module from the Go module cache into .local/ferretdb-src, applies the edits
+(failing loudly if the expected upstream text is not there) and builds with a generated go.mod in
+.local/ferretdb-build that replaces the module with that copy, so no machine-specific path is committed.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +20,18 @@ import argparse
 import contextlib
 import fcntl
 import hashlib
+import json
 import os
 import shutil
 import signal
 import socket
+import stat
 import struct
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -23,8 +40,38 @@ SOURCE_FILES = ("main.go", "go.mod", "go.sum")
 BINARY_NAME = "switchboard-ferretdb"
 DEFAULT_PORT = 27017
 HOST = "127.0.0.1"
+FERRETDB_MODULE = "github.com/FerretDB/FerretDB"
 
 _OP_MSG = 2013
+
+
+@dataclass(frozen=True)
+class SourceEdit:
+    """A literal replacement in one file of the FerretDB module; ``old`` must occur exactly ``count`` times."""
+
+    path: str
+    old: str
+    new: str
+    count: int
+
+
+# Both Collection.Query and Collection.Explain (which must report the plan Query would use) carry this test.
+# The callers of Query with a filter (find/getMore, aggregate's leading $match, count, distinct, update,
+# findAndModify, delete) all re-filter its rows with the full filter, and pass a Limit only when there is no
+# filter. Map() rather than Get(): Get panics on a duplicated key, and with duplicates ANDed any one value
+# (Map keeps the last) is as safe to push down.
+SOURCE_EDITS: tuple[SourceEdit, ...] = (
+    SourceEdit(
+        path="internal/backends/sqlite/collection.go",
+        old='\tif params.Filter.Len() == 1 {\n\t\tv, _ := params.Filter.Get("_id")\n',
+        new=(
+            "\t// Switchboard patch (deploy/local/ferretdb.py): push _id equality down whenever the filter has a\n"
+            "\t// top-level _id, not only when it is the sole key; the handler re-applies the whole filter.\n"
+            '\tif v, ok := params.Filter.Map()["_id"]; ok {\n'
+        ),
+        count=2,
+    ),
+)
 
 
 def binary_path(root: Path = ROOT) -> Path:
@@ -44,6 +91,9 @@ def _source_digest(src: Path) -> str:
         digest.update(b"\0")
         digest.update((src / name).read_bytes())
         digest.update(b"\0")
+    for edit in SOURCE_EDITS:
+        digest.update(json.dumps([edit.path, edit.old, edit.new, edit.count]).encode())
+        digest.update(b"\0")
     return digest.hexdigest()
 
 
@@ -58,8 +108,47 @@ def _file_lock(path: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def _go(go: str, args: list[str], *, cwd: Path, env: dict[str, str]) -> str:
+    cmd = [go, *args]
+    result = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise RuntimeError(f"building FerretDB failed ({' '.join(cmd)}):\n{result.stdout}{result.stderr}")
+    return result.stdout
+
+
+def _make_writable(tree: Path) -> None:
+    """Add owner write permission throughout tree (the Go module cache is read-only)."""
+    for dirpath, _, filenames in os.walk(tree):
+        for path in (Path(dirpath), *(Path(dirpath, name) for name in filenames)):
+            mode = path.lstat().st_mode
+            if not stat.S_ISLNK(mode) and not mode & stat.S_IWUSR:
+                path.chmod(mode | stat.S_IWUSR)
+
+
+def _patched_module(go: str, src: Path, dest: Path, env: dict[str, str]) -> None:
+    """Copy FerretDB (the version src/go.mod requires) from the module cache into dest and apply SOURCE_EDITS."""
+    info = json.loads(_go(go, ["mod", "download", "-json", FERRETDB_MODULE], cwd=src, env=env))
+    if info.get("Error") or not info.get("Dir"):
+        raise RuntimeError(f"could not download {FERRETDB_MODULE}: {info.get('Error') or info}")
+    if dest.exists():
+        _make_writable(dest)
+        shutil.rmtree(dest)
+    shutil.copytree(info["Dir"], dest, copy_function=shutil.copyfile)
+    _make_writable(dest)
+    for edit in SOURCE_EDITS:
+        path = dest / edit.path
+        text = path.read_text()
+        found = text.count(edit.old)
+        if found != edit.count:
+            raise RuntimeError(
+                f"cannot patch {FERRETDB_MODULE}@{info.get('Version')}: expected {edit.count} occurrence(s) of"
+                f" {edit.old!r} in {edit.path}, found {found}; update SOURCE_EDITS in {Path(__file__).name}"
+            )
+        path.write_text(text.replace(edit.old, edit.new))
+
+
 def provision(root: Path = ROOT) -> Path:
-    """Build the FerretDB binary into .local/bin unless it is up to date with its sources; return its path."""
+    """Build the patched FerretDB binary into .local/bin unless it is up to date with its sources; return its path."""
     src = root / SOURCE_SUBDIR
     binary = binary_path(root)
     marker = binary.with_name(BINARY_NAME + ".sha256")
@@ -77,13 +166,27 @@ def provision(root: Path = ROOT) -> Path:
         go = shutil.which("go")
         if go is None:
             raise RuntimeError("the Go toolchain ('go') is needed to build FerretDB but is not on PATH")
-        tmp = binary.with_name(BINARY_NAME + ".tmp")
         env = {**os.environ, "GOTOOLCHAIN": "local", "CGO_ENABLED": "0"}
-        cmd = [go, "build", "-trimpath", "-buildvcs=false", "-o", str(tmp), "."]
-        result = subprocess.run(cmd, cwd=src, env=env, capture_output=True, text=True, check=False)
-        if result.returncode != 0:
+        patched = (root / ".local" / "ferretdb-src").resolve()
+        _patched_module(go, src, patched, env)
+        # A throwaway copy of go.mod/go.sum (-modfile reads the go.sum beside it) replacing FerretDB by the copy.
+        build_dir = root / ".local" / "ferretdb-build"
+        build_dir.mkdir(parents=True, exist_ok=True)
+        modfile = build_dir / "go.mod"
+        shutil.copyfile(src / "go.mod", modfile)
+        shutil.copyfile(src / "go.sum", build_dir / "go.sum")
+        _go(go, ["mod", "edit", f"-replace={FERRETDB_MODULE}={patched}", str(modfile)], cwd=src, env=env)
+        tmp = binary.with_name(BINARY_NAME + ".tmp")
+        try:
+            _go(
+                go,
+                ["build", f"-modfile={modfile}", "-trimpath", "-buildvcs=false", "-o", str(tmp), "."],
+                cwd=src,
+                env=env,
+            )
+        except RuntimeError:
             tmp.unlink(missing_ok=True)
-            raise RuntimeError(f"building FerretDB failed ({' '.join(cmd)}):\n{result.stdout}{result.stderr}")
+            raise
         os.replace(tmp, binary)
         marker.write_text(digest + "\n")
     return binary

@@ -58,11 +58,13 @@ def up(*, root: Path = ROOT, data: Path | None = None, kafka_port: int = 9092, m
     return Endpoints(bootstrap, uri, started_kafka, started_ferretdb)
 
 
-def down(*, root: Path = ROOT, data: Path | None = None) -> None:
+def down(*, root: Path = ROOT, data: Path | None = None, stop_kafka: bool = True, stop_ferretdb: bool = True) -> None:
     """Stop the local servers started from this data folder."""
     data = data or root / ".local"
-    ferretdb.stop(data_dir=data / "ferretdb" / "data")
-    kafka.stop(data_dir=data / "kafka" / "data")
+    if stop_ferretdb:
+        ferretdb.stop(data_dir=data / "ferretdb" / "data")
+    if stop_kafka:
+        kafka.stop(data_dir=data / "kafka" / "data")
 
 
 def provision(*, root: Path = ROOT) -> None:

@@ -23,12 +23,15 @@ async def test_a_hundred_tickets_opened_on_intake_each_appear_once_in_reporting(
     async with httpx.AsyncClient(base_url=intake.url, headers=auth_headers, timeout=30) as client:
 
         async def open_one(i: int) -> str:
-            response = await client.post("/v1/tickets", json={
-                "subject": f"Sipariş #{i} gelmedi",
-                "description": f"Заказ {i} не прибув. Sifariş {i} çatmadı.",
-                "channel": "web_form",
-                "customer": {"email": f"customer{i}@example.com", "name": f"Müşteri {i}"},
-            })
+            response = await client.post(
+                "/v1/tickets",
+                json={
+                    "subject": f"Sipariş #{i} gelmedi",
+                    "description": f"Заказ {i} не прибув. Sifariş {i} çatmadı.",
+                    "channel": "web_form",
+                    "customer": {"email": f"customer{i}@example.com", "name": f"Müşteri {i}"},
+                },
+            )
             assert response.status_code == 201, response.text
             return str(response.json()["id"])
 

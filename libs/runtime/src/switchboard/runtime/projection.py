@@ -13,7 +13,7 @@ from typing import Any
 
 from pymongo import UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import BulkWriteError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 Document = dict[str, Any]
 DUPLICATE_KEY = 11000
@@ -32,16 +32,16 @@ def guarded_update(subject: str, *, topic: str, sequence: int, update: Document,
     for other in positions:
         if other != topic:
             on_insert[f"pos.{other}"] = 0
-    return UpdateOne({"_id": subject, field: {"$lt": sequence}}, update, upsert=True)
+    return GuardedUpsert({"_id": subject, field: {"$lt": sequence}}, update)
 
 
-async def apply_in_order(collection: AsyncCollection[Document], operations: Sequence[UpdateOne]) -> int:
+async def apply_in_order(collection: AsyncCollection[Document], operations: Sequence[GuardedUpsert]) -> int:
     """Apply guarded updates in order, skipping those already applied; returns how many applied now."""
     applied = 0
     start = 0
     while start < len(operations):
         try:
-            result = await collection.bulk_write(list(operations[start:]), ordered=True)
+            result = await collection.bulk_write([op.as_bulk() for op in operations[start:]], ordered=True)
             return applied + result.upserted_count + result.modified_count
         except BulkWriteError as exc:
             errors = exc.details.get("writeErrors", [])
@@ -50,4 +50,19 @@ async def apply_in_order(collection: AsyncCollection[Document], operations: Sequ
             failed_at = start + int(errors[0]["index"])
             applied += failed_at - start
             start = failed_at + 1
+        except KeyError:
+            # FerretDB 1.x omits `nModified` from a bulk reply that carries a write error, and PyMongo
+            # trips over it; the updates are idempotent, so re-applying the rest one by one is safe.
+            return applied + await _one_by_one(collection, operations[start:])
+    return applied
+
+
+async def _one_by_one(collection: AsyncCollection[Document], operations: Sequence[GuardedUpsert]) -> int:
+    applied = 0
+    for operation in operations:
+        try:
+            await collection.update_one(operation.filter, operation.update, upsert=True)
+            applied += 1
+        except DuplicateKeyError:
+            pass  # already applied
     return applied

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from types import FrameType
 from typing import Any, Protocol
 
 import structlog
@@ -132,10 +133,18 @@ class Runtime:
         log.info("service stopped")
 
 
+class _Server(uvicorn.Server):
+    """Uvicorn re-raises SIGTERM after its graceful shutdown; a completed graceful stop exits 0 instead."""
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        super().handle_exit(sig, frame)
+        self._captured_signals.clear()
+
+
 def serve(app: FastAPI, settings: ServiceSettings, *, service: str) -> None:
     """Run the HTTP server in the foreground until SIGTERM or SIGINT, then shut down gracefully."""
     configure_logging(service=service, level=settings.log_level, json=settings.log_json)
-    uvicorn.run(
+    config = uvicorn.Config(
         app,
         host=settings.host,
         port=settings.port,
@@ -144,3 +153,4 @@ def serve(app: FastAPI, settings: ServiceSettings, *, service: str) -> None:
         loop="uvloop",
         timeout_graceful_shutdown=int(settings.graceful_timeout_s),
     )
+    _Server(config).run()

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from pymongo import UpdateOne
 from switchboard.events import Envelope
 from switchboard.events.interactions import InteractionRecorded
 from switchboard.events.tickets import (
@@ -14,7 +13,7 @@ from switchboard.events.tickets import (
     TicketStatusChanged,
     TicketUpdated,
 )
-from switchboard.runtime.projection import guarded_update
+from switchboard.runtime.projection import GuardedUpsert, guarded_update
 
 #: Per-topic position fields a ticket document keeps (see switchboard.runtime.projection).
 TICKET_POSITIONS = ("tickets", "interactions")
@@ -26,7 +25,7 @@ class TicketsView:
     collection = "tickets"
 
     @staticmethod
-    def update_for(envelope: Envelope) -> UpdateOne | None:
+    def update_for(envelope: Envelope) -> GuardedUpsert | None:
         data = envelope.data
         seq = envelope.sequence
         if seq is None:
