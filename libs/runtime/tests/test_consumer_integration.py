@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
@@ -31,7 +32,7 @@ def opened(ticket_id: str) -> Envelope:
     return Envelope.new(data, source="/test", subject=ticket_id, sequence=1)
 
 
-async def test_poison_is_dead_lettered_and_the_consumer_carries_on(servers, namespace) -> None:
+async def test_poison_is_dead_lettered_and_the_consumer_carries_on(servers: Any, namespace: str) -> None:
     settings = ServiceSettings(kafka_bootstrap_servers=servers.kafka_bootstrap, namespace=namespace, topic_partitions=1)
     await ensure_topics(settings)
     handled: list[str] = []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from pymongo import AsyncMongoClient
 from switchboard.runtime.projection import GuardedUpsert, apply_in_order, guarded_update
@@ -20,7 +22,7 @@ def seen(sequence: int, topic: str, field: str) -> GuardedUpsert:
     )
 
 
-async def test_each_event_applies_once_whatever_the_interleaving(servers, namespace) -> None:
+async def test_each_event_applies_once_whatever_the_interleaving(servers: Any, namespace: str) -> None:
     client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(servers.mongodb_uri)
     collection = client[f"{namespace}_test"]["view"]
     try:

@@ -9,6 +9,7 @@ known to be applied already. No transactions are needed, so this works on Ferret
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from pymongo import UpdateOne
@@ -19,7 +20,20 @@ Document = dict[str, Any]
 DUPLICATE_KEY = 11000
 
 
-def guarded_update(subject: str, *, topic: str, sequence: int, update: Document, positions: Sequence[str]) -> UpdateOne:
+@dataclass(frozen=True)
+class GuardedUpsert:
+    """An upsert that applies only past the document's position for one topic."""
+
+    filter: Document
+    update: Document
+
+    def as_bulk(self) -> UpdateOne:
+        return UpdateOne(self.filter, self.update, upsert=True)
+
+
+def guarded_update(
+    subject: str, *, topic: str, sequence: int, update: Document, positions: Sequence[str]
+) -> GuardedUpsert:
     """An upsert of `subject`'s document that applies once, in order, for events of `topic`.
 
     `positions` names every topic the collection tracks, so a document first created by another
