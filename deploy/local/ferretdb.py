@@ -71,6 +71,19 @@ SOURCE_EDITS: tuple[SourceEdit, ...] = (
         ),
         count=2,
     ),
+    # Without this the pushed-down `_id = ?` still scans the table (in SQL rather than Go, so faster but O(n)):
+    # the _id index is created on `_ferretdb_sjson->"_id"` while Query/UpdateAll/DeleteAll/Explain compare
+    # `_ferretdb_sjson->'$._id'`, an expression SQLite does not match to it. For SQLite's -> operator a label
+    # `'_id'` means the same as the path `'$._id'`, and this spelling is the one the index expression matches.
+    SourceEdit(
+        path="internal/backends/sqlite/metadata/metadata.go",
+        old="\tIDColumn = DefaultColumn + \"->'$._id'\"\n",
+        new=(
+            "\t// Switchboard patch (deploy/local/ferretdb.py): spelt like the _id index expression so SQLite uses it.\n"
+            "\tIDColumn = DefaultColumn + \"->'_id'\"\n"
+        ),
+        count=1,
+    ),
 )
 
 

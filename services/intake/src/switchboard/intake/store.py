@@ -1,90 +1,57 @@
-"""Intake's event store in Mongo: each ticket's commits under optimistic concurrency, and references."""
+"""Intake's Mongo: the event store (tickets, customers, accounts) and the look-ups that find them.
+
+Every look-up is a document keyed by what is looked up (`_id`), because that is the one query FerretDB's
+SQLite backend answers from an index; MongoDB is equally happy with it. Look-ups are written *before* the
+commit they point to, so a committed ticket is never missing from them; a look-up left pointing at
+nothing (a crash in between) reads as "not found" and is overwritten by the next writer.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
-from datetime import datetime
+from typing import Any
 
 from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
-from switchboard.events import Envelope, EventPayload, decode
-from switchboard.runtime.mongo import Document
-from switchboard.runtime.outbox import commit_document, commit_id, ensure_outbox_indexes
+from switchboard.runtime.eventstore import EventStore
 
+Document = dict[str, Any]
 SOURCE = "/switchboard/intake"
 
 
-class ConcurrencyConflict(Exception):
-    """Someone else appended to the ticket since it was read; re-read and decide again."""
+class IdentityTaken(Exception):
+    """An e-mail, phone or handle already belongs to another customer."""
+
+    def __init__(self, identity: str, owner: str) -> None:
+        super().__init__(f"{identity.split(':', 1)[1]} already belongs to customer {owner}")
+        self.owner = owner
 
 
-class TicketStore:
-    """Append-only ticket history; the same documents are the outbox the relay publishes."""
+class IntakeStore:
+    """Intake's collections, each used by key only."""
 
-    def __init__(self, db: AsyncDatabase[Document], *, namespace: str, reference_block: int = 50) -> None:
-        self.commits = db["ticket_commits"]
+    def __init__(self, db: AsyncDatabase[Document], *, namespace: str, reference_block: int = 100) -> None:
+        self.events = EventStore(db["commits"], source=SOURCE, namespace=namespace)
         self.leases = db["leases"]
+        self._refs = db["ticket_refs"]
+        self._identities = db["identities"]
+        self._threads = db["deliveries"]
+        self._channel_tickets = db["channel_tickets"]
+        self._customer_tickets = db["customer_tickets"]
         self._counters = db["counters"]
-        self._namespace = namespace
         self._block = reference_block
         self._next_ref = 0
         self._ref_limit = 0
         self._ref_lock = asyncio.Lock()
 
     async def setup(self) -> None:
-        await ensure_outbox_indexes(self.commits)
+        await self.events.setup()
 
-    async def load(self, ticket_id: str) -> tuple[list[EventPayload], str | None]:
-        """Every event of a ticket in sequence order, and the id of its last commit.
-
-        Commits are chained by sequence, so the history is read by `_id` look-ups, one per commit.
-        """
-        events: list[EventPayload] = []
-        last: str | None = None
-        sequence = 1
-        while (commit := await self.commits.find_one({"_id": commit_id(ticket_id, sequence)})) is not None:
-            events.extend(decode(r["value"], r["headers"]).data for r in commit["records"])
-            last = commit["_id"]
-            sequence = int(commit["last_sequence"]) + 1
-        return events, last
-
-    async def append(
-        self,
-        ticket_id: str,
-        *,
-        expected_version: int,
-        previous_commit: str | None,
-        events: Sequence[EventPayload],
-        now: datetime,
-        correlation_id: str | None = None,
-    ) -> Document:
-        """Store a command's events atomically after `expected_version`; raises ConcurrencyConflict.
-
-        Returns the stored commit, for the outbox relay to publish.
-        """
-        envelopes: list[Envelope] = []
-        for offset, event in enumerate(events, start=1):
-            envelopes.append(
-                Envelope.new(
-                    event,
-                    source=SOURCE,
-                    subject=ticket_id,
-                    sequence=expected_version + offset,
-                    time=now,
-                    correlationid=correlation_id or (envelopes[0].correlationid if envelopes else None),
-                )
-            )
-        commit = commit_document(envelopes, namespace=self._namespace, previous=previous_commit)
-        try:
-            await self.commits.insert_one(commit)
-        except DuplicateKeyError as exc:
-            raise ConcurrencyConflict(f"ticket {ticket_id} changed meanwhile") from exc
-        return commit
+    # references ------------------------------------------------------------------------------------------
 
     async def next_reference_number(self) -> int:
-        """Ticket reference numbers, unique across replicas, taken from Mongo a block at a time."""
+        """Reference numbers unique across replicas, reserved from Mongo a block at a time."""
         async with self._ref_lock:
             if self._next_ref >= self._ref_limit:
                 doc = await self._counters.find_one_and_update(
@@ -99,3 +66,58 @@ class TicketStore:
             number = self._next_ref
             self._next_ref += 1
             return number
+
+    async def remember_reference(self, reference: str, ticket_id: str) -> None:
+        await self._refs.update_one({"_id": reference.upper()}, {"$set": {"ticket_id": ticket_id}}, upsert=True)
+
+    async def ticket_by_reference(self, reference: str) -> str | None:
+        doc = await self._refs.find_one({"_id": reference.upper()})
+        return None if doc is None else str(doc["ticket_id"])
+
+    # customers -------------------------------------------------------------------------------------------
+
+    async def owner_of(self, identity: str) -> str | None:
+        doc = await self._identities.find_one({"_id": identity})
+        return None if doc is None else str(doc["owner"])
+
+    async def claim(self, identities: set[str] | frozenset[str], owner: str) -> None:
+        """Make `owner` the one found by these identities; IdentityTaken if another owns one."""
+        for identity in sorted(identities):
+            try:
+                await self._identities.insert_one({"_id": identity, "owner": owner})
+            except DuplicateKeyError:
+                current = await self.owner_of(identity)
+                if current is not None and current != owner:
+                    raise IdentityTaken(identity, current) from None
+
+    async def release(self, identities: set[str] | frozenset[str], owner: str) -> None:
+        for identity in identities:
+            await self._identities.delete_one({"_id": identity, "owner": owner})
+
+    async def add_customer_ticket(self, customer_id: str, ticket_id: str) -> None:
+        await self._customer_tickets.update_one(
+            {"_id": customer_id}, {"$addToSet": {"ticket_ids": ticket_id}}, upsert=True
+        )
+
+    async def customer_ticket_ids(self, customer_id: str) -> list[str]:
+        doc = await self._customer_tickets.find_one({"_id": customer_id})
+        return [] if doc is None else list(doc.get("ticket_ids", []))
+
+    # channels --------------------------------------------------------------------------------------------
+
+    async def remember_delivery(self, key: str, ticket_id: str) -> None:
+        """Which ticket a channel message ('email:<Message-ID>', 'phone:<call id>') went to."""
+        await self._threads.update_one({"_id": key}, {"$set": {"ticket_id": ticket_id}}, upsert=True)
+
+    async def ticket_by_delivery(self, key: str) -> str | None:
+        doc = await self._threads.find_one({"_id": key})
+        return None if doc is None else str(doc["ticket_id"])
+
+    async def remember_channel_ticket(self, customer_id: str, channel: str, ticket_id: str) -> None:
+        await self._channel_tickets.update_one(
+            {"_id": f"{customer_id}:{channel}"}, {"$set": {"ticket_id": ticket_id}}, upsert=True
+        )
+
+    async def channel_ticket(self, customer_id: str, channel: str) -> str | None:
+        doc = await self._channel_tickets.find_one({"_id": f"{customer_id}:{channel}"})
+        return None if doc is None else str(doc["ticket_id"])

@@ -1,0 +1,134 @@
+"""An append-only event store on Mongo: each subject's history as a chain of commits, no transactions.
+
+A commit holds the events one command decided, all or nothing. Its `_id` is the subject and the
+sequence of its first event, so two writers who read the same version collide on the insert:
+that is the optimistic concurrency check, and it needs no index beyond `_id` - the only one FerretDB's
+SQLite backend answers from. A commit may also carry the request key that caused it and the answer
+given, so a retried request is recognised and answered as the first time.
+
+Reading walks the chain by `_id`. Recently read histories are kept in memory; since commits never
+change, a cached history is only ever extended, by probing for the commit after its last one.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import DuplicateKeyError
+from switchboard.events import Envelope, EventPayload, decode
+
+from .outbox import commit_document, commit_id, ensure_outbox_indexes
+
+Document = dict[str, Any]
+
+
+class ConcurrencyConflict(Exception):
+    """Someone else appended to the subject since it was read; read again and decide again."""
+
+
+@dataclass(frozen=True)
+class Stream:
+    """A subject's history as read: its events, version, last commit, and the requests it has answered."""
+
+    subject: str
+    events: tuple[Envelope, ...] = ()
+    last_commit: str | None = None
+    answered: dict[str, Document] = field(default_factory=dict)  # request key -> {"hash", "response"}
+
+    @property
+    def version(self) -> int:
+        return len(self.events)
+
+    @property
+    def payloads(self) -> list[EventPayload]:
+        return [e.data for e in self.events]
+
+
+class EventStore:
+    """Subjects' histories in one collection of commits, which is also the outbox."""
+
+    def __init__(self, commits: AsyncCollection[Document], *, source: str, namespace: str, cache_size: int = 20_000):
+        self.commits = commits
+        self._source = source
+        self._namespace = namespace
+        self._cache: OrderedDict[str, Stream] = OrderedDict()
+        self._cache_size = cache_size
+
+    async def setup(self) -> None:
+        await ensure_outbox_indexes(self.commits)
+
+    async def read(self, subject: str) -> Stream:
+        """The subject's whole history (an empty stream when it has none)."""
+        stream = self._cache.get(subject) or Stream(subject)
+        events = list(stream.events)
+        answered = dict(stream.answered)
+        last = stream.last_commit
+        while (commit := await self.commits.find_one({"_id": commit_id(subject, len(events) + 1)})) is not None:
+            events.extend(decode(r["value"], r["headers"]) for r in commit["records"])
+            if commit.get("request_key"):
+                answered[commit["request_key"]] = {
+                    "hash": commit.get("request_hash"),
+                    "response": commit.get("response"),
+                }
+            last = commit["_id"]
+        fresh = Stream(subject, tuple(events), last, answered)
+        if fresh.version:
+            self._remember(fresh)
+        return fresh
+
+    async def append(
+        self,
+        stream: Stream,
+        events: Sequence[EventPayload],
+        *,
+        now: datetime,
+        correlation_id: str | None = None,
+        cause: Envelope | None = None,
+        event_ids: Sequence[str] | None = None,
+        request_key: str | None = None,
+        request_hash: str | None = None,
+        response: Document | None = None,
+    ) -> tuple[Stream, Document]:
+        """Store `events` after `stream` as one commit; raises ConcurrencyConflict if `stream` is stale.
+
+        Returns the extended stream and the stored commit (for the outbox relay).
+        """
+        envelopes: list[Envelope] = []
+        for offset, event in enumerate(events):
+            envelopes.append(
+                Envelope.new(
+                    event,
+                    source=self._source,
+                    subject=stream.subject,
+                    sequence=stream.version + offset + 1,
+                    time=now,
+                    cause=cause,
+                    event_id=event_ids[offset] if event_ids else None,
+                    correlationid=correlation_id or (envelopes[0].correlationid if envelopes else None),
+                )
+            )
+        commit = commit_document(envelopes, namespace=self._namespace, previous=stream.last_commit)
+        if request_key is not None:
+            commit |= {"request_key": request_key, "request_hash": request_hash, "response": response}
+        try:
+            await self.commits.insert_one(commit)
+        except DuplicateKeyError as exc:
+            self._cache.pop(stream.subject, None)
+            raise ConcurrencyConflict(f"{stream.subject} changed meanwhile") from exc
+        answered = dict(stream.answered)
+        if request_key is not None:
+            answered[request_key] = {"hash": request_hash, "response": response}
+        extended = Stream(stream.subject, stream.events + tuple(envelopes), commit["_id"], answered)
+        self._remember(extended)
+        return extended, commit
+
+    def _remember(self, stream: Stream) -> None:
+        self._cache[stream.subject] = stream
+        self._cache.move_to_end(stream.subject)
+        while len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)

@@ -1,0 +1,1 @@
+"""Intake's HTTP API: tickets, customers and accounts, and the channel webhooks."""

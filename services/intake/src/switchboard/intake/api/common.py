@@ -1,0 +1,87 @@
+"""What every intake route shares: error answers, request identity (idempotency), the body-size limit."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import FastAPI, Header, Request
+from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from switchboard.runtime.auth import Principal
+
+from ..domain.errors import Rejected
+from ..handlers import Request as CommandRequest
+from ..handlers import request_hash
+from ..store import IdentityTaken
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        max_length=255,
+        description="Retrying with the same key answers as the first time and changes nothing.",
+    ),
+]
+
+
+def command_request(principal: Principal, key: str | None, payload: Any, *, path: str) -> CommandRequest:
+    """Keys are scoped to the caller's token, so two clients' keys never collide."""
+    return CommandRequest(
+        key=f"http:{principal.fingerprint}:{key}" if key else None,
+        hash=request_hash({"path": path, "body": payload}) if key else None,
+        actor_id=f"token:{principal.fingerprint}",
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(Rejected)
+    async def rejected(_: Request, exc: Rejected) -> JSONResponse:
+        return JSONResponse({"detail": exc.reason}, status_code=exc.status)
+
+    @app.exception_handler(IdentityTaken)
+    async def taken(_: Request, exc: IdentityTaken) -> JSONResponse:
+        return JSONResponse({"detail": str(exc), "owner": exc.owner}, status_code=409)
+
+
+class BodyLimit:
+    """Answers 413 for bodies over the limit, by Content-Length or by counting a streamed body."""
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await self._too_large(send)
+            return
+        seen = 0
+
+        async def counting() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    raise _TooLarge
+            return message
+
+        try:
+            await self.app(scope, counting, send)
+        except _TooLarge:
+            await self._too_large(send)
+
+    async def _too_large(self, send: Send) -> None:
+        response = JSONResponse({"detail": f"request body larger than {self.max_bytes} bytes"}, status_code=413)
+        await response({"type": "http"}, _nothing, send)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+async def _nothing() -> Message:
+    return {"type": "http.disconnect"}

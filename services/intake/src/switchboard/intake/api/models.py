@@ -1,0 +1,110 @@
+"""The shapes intake's HTTP API accepts; every field says what it is, and bad input is refused by name."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
+from switchboard.events.common import Channel, LanguageTag, Priority, TicketStatus
+from switchboard.events.interactions import CallDirection, InteractionKind
+
+FieldValue = str | int | float | bool | None
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+
+class CustomerRef(Strict):
+    """Who the customer is: an id, or any of e-mail, phone, handle (matched to a known customer)."""
+
+    id: str | None = Field(default=None, max_length=64, description="A known customer's id.")
+    email: EmailStr | None = Field(default=None, description="E-mail address (matched case-insensitively).")
+    phone: str | None = Field(default=None, max_length=40, description="Phone number, any format (matched in E.164).")
+    handle: str | None = Field(default=None, max_length=140, description="Social handle 'network:handle'.")
+    name: str | None = Field(default=None, max_length=256, description="Display name, used when creating.")
+    language: LanguageTag | None = Field(default=None, description="Preferred language, used when creating.")
+
+    @model_validator(mode="after")
+    def _identified(self) -> CustomerRef:
+        if not (self.id or self.email or self.phone or self.handle):
+            raise ValueError("give the customer's id, email, phone or handle")
+        return self
+
+
+class Attachment(Strict):
+    filename: str = Field(max_length=255, description="File name.")
+    content_type: str = Field(max_length=255, description="MIME type.")
+    size_bytes: int = Field(ge=0, description="Size in bytes.")
+    url: str | None = Field(default=None, max_length=2000, description="Where the gateway stored it.")
+
+
+class OpenTicketIn(Strict):
+    """A new ticket; the description becomes its first customer message."""
+
+    subject: str = Field(min_length=1, max_length=998, description="Subject line.")
+    description: str = Field(min_length=1, description="The customer's first message, kept byte-exact.")
+    channel: Channel = Field(default=Channel.API, description="Channel it came through.")
+    priority: Priority = Field(default=Priority.NORMAL, description="Initial priority.")
+    category: str | None = Field(default=None, max_length=128, description="Category.")
+    tags: list[str] = Field(default_factory=list, max_length=50, description="Tags.")
+    custom_fields: dict[str, FieldValue] = Field(default_factory=dict, description="Custom fields.")
+    language: LanguageTag | None = Field(default=None, description="Declared language; detected when absent.")
+    customer: CustomerRef
+
+
+class InteractionIn(Strict):
+    """Something said or done on a ticket."""
+
+    kind: InteractionKind = Field(description="customer_message, agent_reply, internal_note, phone_call, ...")
+    body_text: str = Field(default="", description="Plain-text body, kept byte-exact.")
+    body_html: str | None = Field(default=None, description="HTML body, if any.")
+    channel: Channel | None = Field(default=None, description="Channel; defaults to the ticket's.")
+    author_type: Literal["customer", "agent", "system"] | None = Field(
+        default=None, description="Defaults to 'customer' for customer messages, else 'agent'."
+    )
+    author_id: str | None = Field(default=None, max_length=64, description="Customer or agent id.")
+    language: LanguageTag | None = Field(default=None, description="Declared language; detected when absent.")
+    public: bool | None = Field(default=None, description="Visible to the customer (notes never are).")
+    call_direction: CallDirection | None = Field(default=None, description="For phone calls.")
+    call_duration_seconds: int | None = Field(default=None, ge=0, le=86_400, description="For phone calls.")
+    attachments: list[Attachment] = Field(default_factory=list, max_length=100, description="Attachment metadata.")
+
+
+class TicketChangesIn(Strict):
+    """Fields to change; absent fields stay as they are, a custom field set to null is removed."""
+
+    priority: Priority | None = Field(default=None, description="low, normal, high, urgent.")
+    category: str | None = Field(default=None, max_length=128, description="Category.")
+    tags: list[str] | None = Field(default=None, max_length=50, description="The full new tag set.")
+    custom_fields: dict[str, FieldValue] | None = Field(default=None, description="Custom fields to set or remove.")
+
+
+class StatusIn(Strict):
+    status: TicketStatus = Field(description="new, open, pending, on_hold, solved, closed.")
+    reason: str | None = Field(default=None, max_length=500, description="Why, in a few words.")
+
+
+class MergeIn(Strict):
+    into: str = Field(min_length=1, max_length=64, description="Id of the ticket that survives.")
+
+
+class CustomerIn(Strict):
+    """A customer's record; on update, absent fields stay as they are."""
+
+    name: str | None = Field(default=None, max_length=256, description="Display name.")
+    emails: list[EmailStr] | None = Field(default=None, max_length=20, description="E-mail addresses.")
+    phones: list[str] | None = Field(default=None, max_length=20, description="Phone numbers, any format.")
+    social_handles: list[str] | None = Field(default=None, max_length=20, description="'network:handle' values.")
+    language: LanguageTag | None = Field(default=None, description="Preferred language.")
+    time_zone: str | None = Field(default=None, max_length=64, description="IANA time zone, e.g. 'Europe/Kyiv'.")
+    account_id: str | None = Field(default=None, max_length=64, description="Account (organisation) id.")
+
+
+class AccountIn(Strict):
+    """An account (organisation); on update, absent fields stay as they are."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=256, description="Organisation name.")
+    tier: str | None = Field(default=None, max_length=64, description="Tier or plan, e.g. 'enterprise'.")
+    key_account: bool | None = Field(default=None, description="Key accounts get escalated handling.")
+    domains: list[str] | None = Field(default=None, max_length=50, description="E-mail domains of the account.")
