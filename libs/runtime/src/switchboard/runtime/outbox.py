@@ -109,10 +109,16 @@ class OutboxRelay:
         self._queue: asyncio.Queue[Document] = asyncio.Queue()
         self._published: OrderedDict[str, None] = OrderedDict()  # recently published commit ids
         self._tasks: list[asyncio.Task[None]] = []
+        self._paused = False
 
     def submit(self, commit: Document) -> None:
         """A commit was stored by this process: publish it as soon as its predecessor is out."""
-        self._queue.put_nowait(commit)
+        if not self._paused:
+            self._queue.put_nowait(commit)
+
+    def pause(self) -> None:
+        """Store-only mode: nothing is queued; the sweep of a running relay publishes the backlog later."""
+        self._paused = True
 
     def start(self) -> None:
         self._tasks = [

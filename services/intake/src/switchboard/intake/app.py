@@ -45,7 +45,10 @@ def create_app(settings: IntakeSettings | None = None, *, store: IntakeStore | N
         warm_up(settings.languages)
 
     runtime.on_start += [store.setup, warm_language_models]
-    runtime.background.append(relay)
+    if settings.publish:
+        runtime.background.append(relay)
+    else:
+        relay.pause()
     auth = TokenAuth.from_settings(settings)
     app = runtime.http_app(
         title="Switchboard intake",

@@ -28,6 +28,11 @@ class IntakeSettings(ServiceSettings):
         description="A call, chat or social message joins the customer's ticket on the same channel if it was "
         "active this recently; otherwise it opens a new ticket.",
     )
+    publish: bool = Field(
+        default=True,
+        description="Publish stored events to Kafka. False keeps storing them (e.g. while Kafka is being "
+        "migrated); they go out, in order, once it is true again.",
+    )
     languages: tuple[str, ...] = Field(
         default=DEFAULT_LANGUAGES, description="ISO 639-1 codes language detection chooses between."
     )
