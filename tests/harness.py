@@ -218,7 +218,7 @@ def auth_headers() -> dict[str, str]:
     return {"authorization": f"Bearer {API_TOKEN}"}
 
 
-async def read_topic(bootstrap: str, topic: str, *, at_least: int, timeout: float = 30.0) -> list[Any]:
+async def read_topic(bootstrap: str, topic: str, *, at_least: int, wait_s: float = 30.0) -> list[Any]:
     """Every record on `topic` from the beginning, waiting until there are at least `at_least`."""
     from aiokafka import AIOKafkaConsumer
 
@@ -228,7 +228,7 @@ async def read_topic(bootstrap: str, topic: str, *, at_least: int, timeout: floa
     await consumer.start()
     records: list[Any] = []
     try:
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + wait_s
         while time.monotonic() < deadline:
             batches = await consumer.getmany(timeout_ms=500)
             for batch in batches.values():

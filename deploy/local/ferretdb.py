@@ -1,13 +1,18 @@
 """Build, start and stop a local FerretDB (MongoDB wire protocol on SQLite) for development without Docker.
 
-The binary is built from deploy/local/ferretdb (a small main embedding FerretDB v1) with one patch applied to
-FerretDB's own source, see SOURCE_EDITS: FerretDB 1.24's SQLite backend pushes a filter down to SQL only when
-the filter is exactly ``{_id: <string|ObjectId>}``; any other key next to ``_id`` (a guarded upsert such as
-``{_id: x, "seq": {"$lt": n}}``) makes every find/update/delete/findAndModify/count scan the whole collection.
-The patch pushes ``WHERE _id = ?`` down whenever the filter has a top-level string/ObjectId ``_id``, whatever
-else it holds. That is safe because top-level filter keys are ANDed and the backend contract lets Query apply
-a filter partially: every handler path re-applies the whole filter to what Query returns (FilterIterator or
-FilterDocument; $match stages likewise), so the patch only skips rows that could not match.
+The binary is built from deploy/local/ferretdb (a small main embedding FerretDB v1.24) with two small edits to
+FerretDB's own SQLite backend (SOURCE_EDITS), because upstream makes every lookup by _id scan the collection:
+
+* Query pushes a filter down to SQL only when it is exactly ``{_id: <string|ObjectId>}``; any other key next to
+  _id (a guarded upsert such as ``{_id: x, "seq": {"$lt": n}}``) makes find/update/delete/findAndModify/count
+  read and decode every document. The edit pushes ``WHERE _id = ?`` down whenever the filter has a top-level
+  string/ObjectId _id, whatever else it holds. That is safe: top-level filter keys are ANDed, the backend
+  contract lets Query apply a filter partially, and every caller re-applies the whole filter to the rows Query
+  returns (FilterIterator/FilterDocument; $match stages likewise), so the edit only skips rows that cannot match.
+* Even that ``WHERE _id = ?`` missed the _id index (the query spells the JSON path differently from the index
+  expression), so SQLite still scanned the table; the second edit makes the spellings agree.
+
+Filters whose _id is an operator (``{_id: {"$in": [...]}}``) or another type are still not pushed down.
 
 provision() copies the FerretDB module from the Go module cache into .local/ferretdb-src, applies the edits
 (failing loudly if the expected upstream text is not there) and builds with a generated go.mod in
@@ -72,14 +77,15 @@ SOURCE_EDITS: tuple[SourceEdit, ...] = (
         count=2,
     ),
     # Without this the pushed-down `_id = ?` still scans the table (in SQL rather than Go, so faster but O(n)):
-    # the _id index is created on `_ferretdb_sjson->"_id"` while Query/UpdateAll/DeleteAll/Explain compare
-    # `_ferretdb_sjson->'$._id'`, an expression SQLite does not match to it. For SQLite's -> operator a label
-    # `'_id'` means the same as the path `'$._id'`, and this spelling is the one the index expression matches.
+    # the _id index is created on `_ferretdb_sjson->"_id"` (a label) while Query/UpdateAll/DeleteAll/Explain
+    # compare `_ferretdb_sjson->'$._id'` (a path), an expression SQLite does not match to that index. For
+    # SQLite's -> operator the label '_id' means the same as the path '$._id', so only the plan changes.
     SourceEdit(
         path="internal/backends/sqlite/metadata/metadata.go",
         old="\tIDColumn = DefaultColumn + \"->'$._id'\"\n",
         new=(
-            "\t// Switchboard patch (deploy/local/ferretdb.py): spelt like the _id index expression so SQLite uses it.\n"
+            "\t// Switchboard patch (deploy/local/ferretdb.py): a label, as in the _id index expression (not the\n"
+            "\t// equivalent path '$._id'), so that SQLite uses that index.\n"
             "\tIDColumn = DefaultColumn + \"->'_id'\"\n"
         ),
         count=1,
@@ -162,6 +168,7 @@ def _patched_module(go: str, src: Path, dest: Path, env: dict[str, str]) -> None
 
 def provision(root: Path = ROOT) -> Path:
     """Build the patched FerretDB binary into .local/bin unless it is up to date with its sources; return its path."""
+    root = root.resolve()  # the go commands below run in src, so every path handed to them must be absolute
     src = root / SOURCE_SUBDIR
     binary = binary_path(root)
     marker = binary.with_name(BINARY_NAME + ".sha256")
@@ -180,7 +187,7 @@ def provision(root: Path = ROOT) -> Path:
         if go is None:
             raise RuntimeError("the Go toolchain ('go') is needed to build FerretDB but is not on PATH")
         env = {**os.environ, "GOTOOLCHAIN": "local", "CGO_ENABLED": "0"}
-        patched = (root / ".local" / "ferretdb-src").resolve()
+        patched = root / ".local" / "ferretdb-src"
         _patched_module(go, src, patched, env)
         # A throwaway copy of go.mod/go.sum (-modfile reads the go.sum beside it) replacing FerretDB by the copy.
         build_dir = root / ".local" / "ferretdb-build"

@@ -154,6 +154,9 @@ class Inbound:
             external_id=message.external_id,
             attachments=message.attachments,
             tags=("follow-up",) if ticket is not None else (),
+            kind=message.kind,
+            call_direction=message.call_direction,
+            call_duration_seconds=message.call_duration_seconds,
         )
         outcome = await self._intake.open_ticket(
             opened,

@@ -112,6 +112,9 @@ class OpenTicket:
     body_html: str | None = None
     external_id: str | None = None
     attachments: tuple[AttachmentRef, ...] = ()
+    kind: InteractionKind = InteractionKind.CUSTOMER_MESSAGE  # what the first interaction was: a call, a chat...
+    call_direction: CallDirection | None = None
+    call_duration_seconds: int | None = None
 
 
 @dataclass(frozen=True)
@@ -192,6 +195,8 @@ def decide(ticket: Ticket, command: Command, *, now: datetime) -> list[EventPayl
 def _open(ticket: Ticket, c: OpenTicket, now: datetime) -> list[EventPayload]:
     if ticket.exists:
         raise Rejected(f"ticket {ticket.ticket_id} already exists")
+    if c.kind not in PUBLIC_KINDS or c.kind is InteractionKind.AGENT_REPLY:
+        raise Invalid(f"a ticket cannot open with a {c.kind.value}")
     opened = TicketOpened(
         ticket_id=c.ticket_id,
         reference=c.reference,
@@ -210,7 +215,7 @@ def _open(ticket: Ticket, c: OpenTicket, now: datetime) -> list[EventPayload]:
     first = InteractionRecorded(
         ticket_id=c.ticket_id,
         interaction_id=c.interaction_id,
-        kind=InteractionKind.CUSTOMER_MESSAGE,
+        kind=c.kind,
         channel=c.channel,
         public=True,
         author_type="customer",
@@ -219,6 +224,8 @@ def _open(ticket: Ticket, c: OpenTicket, now: datetime) -> list[EventPayload]:
         body_html=c.body_html,
         language=c.language,
         external_id=c.external_id,
+        call_direction=c.call_direction,
+        call_duration_seconds=c.call_duration_seconds,
         attachments=c.attachments,
         occurred_at=now,
     )
