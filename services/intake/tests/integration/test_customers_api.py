@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 
 import httpx
@@ -103,12 +104,12 @@ def test_accounts_with_tier_key_account_and_domains_claim_their_customers(api: h
     assert customer.status_code == 404
 
 
-async def test_customer_and_account_changes_are_events_on_support_customers(
+def test_customer_and_account_changes_are_events_on_support_customers(
     api: httpx.Client, servers: Servers, module_namespace: str
 ) -> None:
     customer = api.post("/v1/customers", json={"emails": [f"{unique('ev')}@example.com"], "name": "Олена"}).json()
     api.patch(f"/v1/customers/{customer['id']}", json={"name": "Олена Коваленко"})
-    records = await read_topic(servers.kafka_bootstrap, f"{module_namespace}.support.customers", at_least=1)
+    records = asyncio.run(read_topic(servers.kafka_bootstrap, f"{module_namespace}.support.customers", at_least=1))
     mine = [r for r in records if r.key == customer["id"].encode()]
     assert [dict(r.headers)["ce_sequence"] for r in mine] == [b"1", b"2"]
     assert {dict(r.headers)["ce_type"] for r in mine} == {b"support.customer.upserted.v1"}
