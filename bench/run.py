@@ -22,6 +22,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import math
 import os
 import platform
 import random
@@ -32,6 +33,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections import Counter
@@ -57,7 +59,7 @@ KAFKA_PORT = 29192
 MONGO_PORT = 27118
 PARTITIONS = 12
 RECURRING_CUSTOMERS = 100
-PY_SPY_VENV = Path("/tmp/switchboard-bench-py-spy")
+PY_SPY_VENV = Path(tempfile.gettempdir()) / "switchboard-bench-py-spy"
 
 Json = dict[str, Any]
 
@@ -73,9 +75,10 @@ class Metric:
     baseline: float | None = None
 
     def as_json(self) -> Json:
-        ratio = self.value / self.baseline if self.baseline else None
+        value = None if math.isnan(self.value) else round(self.value, 3)
+        ratio = self.value / self.baseline if self.baseline and value is not None else None
         return {
-            "value": round(self.value, 3),
+            "value": value,
             "unit": self.unit,
             "baseline": None if self.baseline is None else round(self.baseline, 3),
             "ratio": None if ratio is None else round(ratio, 4),
@@ -319,12 +322,16 @@ async def open_loop(
     lateness: list[float] = []
     waiting: dict[int, asyncio.Task[None]] = {}
     in_flight: set[asyncio.Task[None]] = set()
+    all_sent = asyncio.Event()
+    dispatched = False
 
     async with http_client(url, token, max_in_flight) as client:
 
         async def one(i: int, scheduled: float, body: Json) -> None:
             async with window:
                 waiting.pop(i, None)
+                if dispatched and not waiting:
+                    all_sent.set()
                 task = asyncio.current_task()
                 assert task is not None
                 in_flight.add(task)
@@ -338,9 +345,12 @@ async def open_loop(
                 await asyncio.sleep(delay)
             lateness.append(max(0.0, time.monotonic() - scheduled))
             waiting[i] = asyncio.create_task(one(i, scheduled, opener.body(recurring=False)))
+        dispatched = True
+        if not waiting:
+            all_sent.set()
         end_of_timetable = t0 + count / rate
-        while waiting and time.monotonic() < end_of_timetable + grace:
-            await asyncio.sleep(0.05)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(all_sent.wait(), max(0.0, end_of_timetable + grace - time.monotonic()))
         unsent = list(waiting.items())
         for _, task in unsent:
             task.cancel()
@@ -489,9 +499,9 @@ class TopicWatch:
         ends = await self._consumer.end_offsets(self._partitions)
         return sum(ends.values())
 
-    async def wait_for(self, expected: int, since: float, timeout: float = 90.0) -> float | None:
-        """Seconds from `since` until the topic holds `expected` messages; None on timeout."""
-        deadline = time.monotonic() + timeout
+    async def wait_for(self, expected: int, since: float, limit_s: float = 90.0) -> float | None:
+        """Seconds from `since` until the topic holds `expected` messages; None after `limit_s`."""
+        deadline = time.monotonic() + limit_s
         while time.monotonic() < deadline:
             if await self.count() >= expected:
                 return max(0.0, time.monotonic() - since)
@@ -511,7 +521,10 @@ class TopicWatch:
             await consumer.seek_to_beginning(*self._partitions)
             ends = await consumer.end_offsets(self._partitions)
             keys: Counter[str] = Counter()
-            while any(await consumer.position(tp) < end for tp, end in ends.items()):
+            deadline = time.monotonic() + 120
+            while [tp for tp, end in ends.items() if await consumer.position(tp) < end]:
+                if time.monotonic() > deadline:
+                    raise TimeoutError("reading the tickets topic back took over 120 s")
                 batches = await consumer.getmany(timeout_ms=500, max_records=5000)
                 for records in batches.values():
                     keys.update((r.key or b"").decode() for r in records)
@@ -612,14 +625,19 @@ def find_py_spy(install: bool) -> str | None:
         return None
     log(f"installing py-spy into a scratch venv {PY_SPY_VENV} (not the project) ...")
     try:
-        subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(PY_SPY_VENV)], check=True, timeout=60)
-        python = PY_SPY_VENV / "bin" / "python"
-        # the project's venv has no pip; ask the system's python3 for one and target the scratch venv
+        subprocess.run([sys.executable, "-m", "venv", str(PY_SPY_VENV)], check=True, timeout=120, capture_output=True)
         subprocess.run(
-            ["python3", "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--python", str(python)]
-            + ["py-spy"],
+            [
+                str(PY_SPY_VENV / "bin" / "python"),
+                "-m",
+                "pip",
+                "install",
+                "-q",
+                "--disable-pip-version-check",
+                "py-spy",
+            ],
             check=True,
-            timeout=180,
+            timeout=300,
             capture_output=True,
         )
     except (OSError, subprocess.SubprocessError) as exc:
@@ -656,7 +674,10 @@ INCLUSIVE: list[tuple[str, Callable[[str, str], bool]]] = [
     ("  EventStore.read (history reads)", lambda f, fn: fn == "read" and "runtime/eventstore.py" in f),
     ("  EventStore.append (commit insert)", lambda f, fn: fn == "append" and "runtime/eventstore.py" in f),
     ("  commit_document / CloudEvents encode", lambda f, fn: fn in ("commit_document", "encode")),
-    ("FastAPI body validation + response serialisation", lambda f, fn: fn in ("solve_dependencies", "serialize_response")),
+    (
+        "FastAPI body validation + response serialisation",
+        lambda f, fn: fn in ("solve_dependencies", "serialize_response"),
+    ),
     ("outbox relay publish (Kafka send + mark published)", lambda f, fn: fn == "publish" and "runtime/outbox.py" in f),
     ("any pymongo / bson frame", lambda f, fn: "/pymongo/" in f or "/bson/" in f),
     ("any aiokafka frame", lambda f, fn: "/aiokafka/" in f),
@@ -700,9 +721,7 @@ def summarise_profile(raw: str) -> Json:
     return {
         "samples": total,
         "self_percent_by_area": share(self_time),
-        "inclusive_percent": {area: round(100 * inclusive[area] / total, 1) for area, _ in INCLUSIVE}
-        if total
-        else {},
+        "inclusive_percent": {area: round(100 * inclusive[area] / total, 1) for area, _ in INCLUSIVE} if total else {},
         "top_leaf_functions_percent": dict(list(share(leaves).items())[:15]),
     }
 
@@ -735,6 +754,7 @@ async def run(options: Options) -> Results:
             "open_loop_max_in_flight": options.max_in_flight,
         },
     }
+    py_spy = find_py_spy(options.install_py_spy) if options.profile else None
     t_start = time.monotonic()
     async with servers() as ends:
         origin = "environment" if not (ends.started_kafka or ends.started_ferretdb) else "local (.local/bench)"
@@ -779,24 +799,30 @@ async def run(options: Options) -> Results:
             watch = TopicWatch(ends.kafka_bootstrap, TICKETS.qualified(namespace))
             await watch.start()
             try:
-                await measure_intake(results, options, intake, watch, opener, token, mongo_rps, mongo_c1_lat)
+                opened = await measure_intake(results, options, intake, watch, opener, token, py_spy)
                 log("verifying: every 201 is on the tickets topic ...")
                 keys = await watch.keys(ends.kafka_bootstrap)
             finally:
                 await watch.stop()
-        opened: list[str] = results.meta.pop("_opened_ids")
-        missing = [i for i in opened if i not in keys]
+        missing = [i for i in opened.ticket_ids if i not in keys]
         results.meta["verification"] = {
-            "opened_201": len(opened),
-            "non_201": results.meta.pop("_failed"),
+            "opened_201": len(opened.ticket_ids),
+            "non_201": dict(opened.failed),
             "tickets_topic_messages": sum(keys.values()),
             "tickets_topic_distinct_tickets": len(keys),
             "opened_but_not_on_topic": len(missing),
             "duplicates_on_topic": sum(keys.values()) - len(keys),
         }
-        results.add("intake.open.not_published", float(len(missing)), "tickets")
     results.meta["wall_seconds"] = round(time.monotonic() - t_start, 1)
     return results
+
+
+@dataclass
+class Opened:
+    """Every ticket the bench opened (201) and every other outcome, over all phases."""
+
+    ticket_ids: list[str] = field(default_factory=list)
+    failed: Counter[str] = field(default_factory=Counter)
 
 
 async def measure_intake(
@@ -806,11 +832,12 @@ async def measure_intake(
     watch: TopicWatch,
     opener: Opener,
     token: str,
-    mongo_rps: float,
-    mongo_c1_lat: list[float],
-) -> None:
-    opened: list[str] = []
-    failed: Counter[str] = Counter()
+    py_spy: str | None,
+) -> Opened:
+    mongo_rps = results.metrics["baseline.mongo.insert_one_rps_c64"].value
+    mongo_c1_p50_ms = results.metrics["baseline.mongo.insert_one_p50_ms_c1"].value
+    account = Opened()
+    opened, failed = account.ticket_ids, account.failed
     lags: dict[str, float | None] = {}
     phases: dict[str, Json] = {}
 
@@ -845,8 +872,7 @@ async def measure_intake(
             split = cpu.stop()
             results.add(f"intake.open.rps_{name}", tally.created / elapsed, "opens/s", mongo_rps)
             if clients == 1 and not recurring:
-                results.add("intake.open.p50_ms_c1", percentile(tally.latencies, 50) * 1000, "ms",
-                            percentile(mongo_c1_lat, 50) * 1000)  # fmt: skip
+                results.add("intake.open.p50_ms_c1", percentile(tally.latencies, 50) * 1000, "ms", mongo_c1_p50_ms)
             phases[name] = {"opens": tally.created, "failed": tally.failed, "seconds": round(elapsed, 2)}
             phases[name] |= {"latency": latency_summary(tally.latencies), "cpu": split}
             await settle(name, tally)
@@ -855,9 +881,14 @@ async def measure_intake(
     cpu = CpuWatch(pids)
     cpu.start()
     run = await open_loop(
-        intake.url, token, opener, rate=options.rate, seconds=options.seconds, max_in_flight=options.max_in_flight,
+        intake.url,
+        token,
+        opener,
+        rate=options.rate,
+        seconds=options.seconds,
+        max_in_flight=options.max_in_flight,
         grace=5.0,
-    )  # fmt: skip
+    )
     split = cpu.stop()
     rate_name = f"{options.rate:g}rps"
     results.add(f"intake.open.p50_ms_at_{rate_name}", percentile(run.tally.latencies, 50) * 1000, "ms")
@@ -878,7 +909,7 @@ async def measure_intake(
     if run.tally.created:
         lags[f"open_loop_{rate_name}"] = await watch.wait_for(len(opened), since=run.tally.last_created)
 
-    if options.profile and (py_spy := find_py_spy(options.install_py_spy)):
+    if py_spy is not None:
         tally, profile = await profiled_c64(py_spy, intake, token, opener, options.seconds)
         phases["c64_profiled"] = {"opens": tally.created, "failed": tally.failed}
         results.meta["profile"] = profile
@@ -888,10 +919,9 @@ async def measure_intake(
     results.add("intake.outbox.publish_lag_s", max(measured, default=float("nan")), "s")
     results.meta["publish_lag_s_by_phase"] = {k: None if v is None else round(v, 3) for k, v in lags.items()}
     results.meta["phases"] = phases
-    results.meta["_opened_ids"] = opened
-    results.meta["_failed"] = dict(failed)
     if failed:
         log(f"  non-201 outcomes: {dict(failed)}")
+    return account
 
 
 async def profiled_c64(py_spy: str, intake: Intake, token: str, opener: Opener, seconds: float) -> tuple[Tally, Json]:
@@ -901,29 +931,24 @@ async def profiled_c64(py_spy: str, intake: Intake, token: str, opener: Opener, 
     speedscope_path = DATA / "intake-c64.speedscope.json"
     duration = max(1, round(seconds))
     base = [py_spy, "record", "--pid", str(intake.process.pid), "--duration", str(duration), "--rate", "100"]
-    spies = [
-        subprocess.Popen([*base, "--format", "raw", "--output", str(raw_path)], stdout=subprocess.DEVNULL,
-                         stderr=subprocess.PIPE),
-    ]  # fmt: skip
+    spy = await asyncio.create_subprocess_exec(
+        *base, "--format", "raw", "--output", str(raw_path), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     await asyncio.sleep(0.5)  # py-spy attaches
     tally, elapsed = await closed_loop(intake.url, token, opener, clients=64, seconds=duration, max_requests=50_000)
-    errors = []
-    for spy in spies:
-        try:
-            _, err = await asyncio.to_thread(spy.communicate, timeout=30)
-        except subprocess.TimeoutExpired:
-            spy.kill()
-            _, err = spy.communicate()
-        if spy.returncode:
-            errors.append(err.decode(errors="replace")[-500:])
+    try:
+        _, err = await asyncio.wait_for(spy.communicate(), 30)
+    except TimeoutError:
+        spy.kill()
+        _, err = await spy.communicate()
     profile: Json = {"rps_under_profiler": round(tally.created / elapsed, 1), "raw_file": str(raw_path)}
+    if spy.returncode:
+        profile["error"] = err.decode(errors="replace")[-500:]
     if raw_path.is_file():
         profile |= summarise_profile(raw_path.read_text())
         with contextlib.suppress(OSError, subprocess.SubprocessError):
             convert_to_speedscope(raw_path, speedscope_path)
             profile["speedscope_file"] = str(speedscope_path)
-    if errors:
-        profile["errors"] = errors
     return tally, profile
 
 
@@ -964,9 +989,13 @@ def machine_facts() -> Json:
             return None
 
     model = next(
-        (line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines() if "model name" in line),
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if "model name" in line
+        ),
         platform.processor(),
-    )  # fmt: skip
+    )
     return {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "git_commit": git("rev-parse", "HEAD"),

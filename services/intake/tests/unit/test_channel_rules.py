@@ -119,11 +119,6 @@ def test_a_sender_only_resembling_a_robot_is_a_customer(sender: str) -> None:
     assert not is_auto_reply({}, NORMAL_SUBJECT, sender)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: _AUTO_SUBJECT matches a robot phrase at the start of the subject with no boundary after it, "
-    "so a customer's own subject that begins with 'Out of office hours', 'Undeliverable' or 'Autoreply' is dropped as a robot",
-)
 @pytest.mark.parametrize(
     "subject",
     [

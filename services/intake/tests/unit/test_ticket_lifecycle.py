@@ -592,11 +592,6 @@ def test_removing_a_custom_field_the_ticket_does_not_have_changes_nothing() -> N
     assert decide(ticket, update(custom_fields={"order": None}), now=LATER) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: _update compares custom-field values with Python ==, so 1 == True and 0 == False; "
-    "changing a field between an integer and a boolean (e.g. 1 -> true) is silently dropped",
-)
 def test_changing_a_custom_field_from_a_number_to_a_yes_no_value_is_a_change() -> None:
     ticket = given_ticket(TicketStatus.OPEN, custom_fields={"escalated": 1})
 

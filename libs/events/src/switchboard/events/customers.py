@@ -22,7 +22,7 @@ class CustomerUpserted(EventPayload):
     emails: tuple[str, ...] = Field(default=(), description="E-mail addresses, lower-cased.")
     phones: tuple[str, ...] = Field(default=(), description="Phone numbers in E.164 form, e.g. '+994501234567'.")
     social_handles: tuple[str, ...] = Field(
-        default=(), description="Social handles as 'network:handle', lower-cased, e.g. 'x:@acme'."
+        default=(), description="Social handles as 'network:handle', lower-cased, without '@', e.g. 'x:acme'."
     )
     language: LanguageTag | None = Field(default=None, description="Preferred language.")
     time_zone: str | None = Field(default=None, description="IANA time zone, e.g. 'Europe/Istanbul'.")

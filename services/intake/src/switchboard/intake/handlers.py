@@ -7,10 +7,13 @@ when another writer got in first (optimistic concurrency), and answering a retri
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import json
+import random
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -27,7 +30,7 @@ from .store import IntakeStore
 
 Document = dict[str, Any]
 ID_NAMESPACE = uuid.UUID("0b7a4c55-7f7e-4d2a-8c1e-5b2d9f0c1e11")
-ATTEMPTS = 5
+ATTEMPTS = 8
 
 
 def derived_id(*parts: str) -> str:
@@ -62,6 +65,7 @@ class Intake:
         self.store = store
         self.relay = relay
         self.clock = clock or (lambda: datetime.now(UTC))
+        self._locks = KeyedLocks()
 
     # tickets ---------------------------------------------------------------------------------------------
 
@@ -76,8 +80,24 @@ class Intake:
         respond: Callable[[tickets.Ticket], Document],
         request: Request,
     ) -> Outcome:
-        """Decide on the latest history and store the result, retrying when another writer got in first."""
-        for _ in range(ATTEMPTS):
+        """Decide on the latest history and store the result, retrying when another writer got in first.
+
+        Writes to one ticket queue up inside this process, so only other replicas can get in first;
+        a conflict with them is retried after a short random pause.
+        """
+        async with self._locks.hold(ticket_id):
+            return await self._execute(ticket_id, decide, respond, request)
+
+    async def _execute(
+        self,
+        ticket_id: str,
+        decide: Callable[[tickets.Ticket, datetime], list[EventPayload]],
+        respond: Callable[[tickets.Ticket], Document],
+        request: Request,
+    ) -> Outcome:
+        for attempt in range(ATTEMPTS):
+            if attempt:
+                await asyncio.sleep(random.uniform(0, 0.01 * 2**attempt))
             ticket, stream = await self.ticket(ticket_id)
             if request.key is not None and request.key in stream.answered:
                 return self._replay(stream.answered[request.key], request)
@@ -171,6 +191,12 @@ class Intake:
     async def upsert_customer(
         self, customer_id: str, changes: customers.CustomerChanges, request: Request, *, must_exist: bool
     ) -> Outcome:
+        async with self._locks.hold(customer_id):
+            return await self._upsert_customer(customer_id, changes, request, must_exist=must_exist)
+
+    async def _upsert_customer(
+        self, customer_id: str, changes: customers.CustomerChanges, request: Request, *, must_exist: bool
+    ) -> Outcome:
         for _ in range(ATTEMPTS):
             stream = await self.store.events.read(customer_id)
             if request.key is not None and request.key in stream.answered:
@@ -247,6 +273,12 @@ class Intake:
     async def upsert_account(
         self, account_id: str, changes: customers.AccountChanges, request: Request, *, must_exist: bool
     ) -> Outcome:
+        async with self._locks.hold(account_id):
+            return await self._upsert_account(account_id, changes, request, must_exist=must_exist)
+
+    async def _upsert_account(
+        self, account_id: str, changes: customers.AccountChanges, request: Request, *, must_exist: bool
+    ) -> Outcome:
         for _ in range(ATTEMPTS):
             stream = await self.store.events.read(account_id)
             if request.key is not None and request.key in stream.answered:
@@ -282,6 +314,27 @@ class Intake:
             )
             return Outcome(account_view(after))
         raise Rejected(f"account {account_id} is being changed by others right now; try again")
+
+
+class KeyedLocks:
+    """One asyncio lock per key, alive only while someone holds or waits for it."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+
+    @contextlib.asynccontextmanager
+    async def hold(self, key: str) -> AsyncIterator[None]:
+        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[key]
+            if users == 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
 
 
 def ticket_view(ticket: tickets.Ticket) -> Document:

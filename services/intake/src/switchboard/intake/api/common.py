@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import FastAPI, Header, Request
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from switchboard.runtime.auth import Principal
 
@@ -37,6 +38,12 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Rejected)
     async def rejected(_: Request, exc: Rejected) -> JSONResponse:
         return JSONResponse({"detail": exc.reason}, status_code=exc.status)
+
+    @app.exception_handler(ValidationError)
+    async def invalid_event(_: Request, exc: ValidationError) -> JSONResponse:
+        # a value the API let through but an event refuses: still the caller's input, so 422
+        errors = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
+        return JSONResponse({"detail": errors}, status_code=422)
 
     @app.exception_handler(IdentityTaken)
     async def taken(_: Request, exc: IdentityTaken) -> JSONResponse:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 from switchboard.events.common import Channel, LanguageTag, Priority, TicketStatus
 from switchboard.events.interactions import CallDirection, InteractionKind
 
 FieldValue = str | int | float | bool | None
+Tag = Annotated[str, Field(min_length=1, max_length=64)]
 
 
 class Strict(BaseModel):
@@ -47,7 +48,7 @@ class OpenTicketIn(Strict):
     channel: Channel = Field(default=Channel.API, description="Channel it came through.")
     priority: Priority = Field(default=Priority.NORMAL, description="Initial priority.")
     category: str | None = Field(default=None, max_length=128, description="Category.")
-    tags: list[str] = Field(default_factory=list, max_length=50, description="Tags.")
+    tags: list[Tag] = Field(default_factory=list, max_length=50, description="Tags.")
     custom_fields: dict[str, FieldValue] = Field(default_factory=dict, description="Custom fields.")
     language: LanguageTag | None = Field(default=None, description="Declared language; detected when absent.")
     customer: CustomerRef
@@ -76,7 +77,7 @@ class TicketChangesIn(Strict):
 
     priority: Priority | None = Field(default=None, description="low, normal, high, urgent.")
     category: str | None = Field(default=None, max_length=128, description="Category.")
-    tags: list[str] | None = Field(default=None, max_length=50, description="The full new tag set.")
+    tags: list[Tag] | None = Field(default=None, max_length=50, description="The full new tag set.")
     custom_fields: dict[str, FieldValue] | None = Field(default=None, description="Custom fields to set or remove.")
 
 

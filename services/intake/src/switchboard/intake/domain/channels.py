@@ -7,10 +7,15 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 
 #: Subjects that out-of-office and other robots use, in the languages our customers write in.
+_ROBOT_PHRASES = (
+    r"out of (the )?office|automatic reply|auto(matic)?[- ]?reply|autoreply|abwesenheitsnotiz|"
+    r"réponse automatique|otomatik (yanıt|cevap)|avtomatik cavab|автоматична відповідь|автоматический ответ|"
+    r"delivery status notification|undeliverable"
+)
+# The phrase must be the subject's label ("Out of Office: ...", "Undeliverable (failure)"), the whole subject,
+# or an away notice ("... until Monday"), not words a customer happened to start with ("Out of office hours?").
 _AUTO_SUBJECT = re.compile(
-    r"^\s*(out of (the )?office|automatic reply|auto(matic)?[- ]?reply|autoreply|auto:|"
-    r"abwesenheitsnotiz|réponse automatique|otomatik (yanıt|cevap)|avtomatik cavab|"
-    r"автоматична відповідь|автоматический ответ|delivery status notification|undeliverable)",
+    rf"^\s*(auto:|({_ROBOT_PHRASES})(\s*[:(\-]|\s*$|\s+(until|till|from|back|returning)\b))",
     re.IGNORECASE,
 )
 _MESSAGE_ID = re.compile(r"<([^<>\s]+)>")
@@ -39,7 +44,7 @@ def message_ids(*values: str | None) -> list[str]:
     for value in values:
         if not value:
             continue
-        ids = _MESSAGE_ID.findall(value) or [value.strip()]
+        ids = _MESSAGE_ID.findall(value) or value.split()
         for mid in ids:
             if mid:
                 found[normalise_message_id(mid)] = None

@@ -290,7 +290,7 @@ def _update(ticket: Ticket, c: UpdateTicket, now: datetime) -> list[EventPayload
     tags = tags if tags is not None and tags != ticket.tags else None
     fields: dict[str, str | int | float | bool | None] | None = None
     if c.custom_fields is not None:
-        fields = {k: v for k, v in c.custom_fields.items() if ticket.custom_fields.get(k, _MISSING) != v}
+        fields = {k: v for k, v in c.custom_fields.items() if not _same(ticket.custom_fields.get(k, _MISSING), v)}
         fields = {k: v for k, v in fields.items() if not (v is None and k not in ticket.custom_fields)} or None
     if priority is None and category is None and tags is None and fields is None:
         return []
@@ -364,6 +364,11 @@ def _clean_tags(tags: Iterable[str]) -> tuple[str, ...]:
 
 
 _MISSING = object()
+
+
+def _same(old: object, new: object) -> bool:
+    """Equal and of the same type: in Python 1 == True, but a field that became a yes/no did change."""
+    return type(old) is type(new) and old == new
 
 
 # --- evolve ---------------------------------------------------------------------------------------------------
