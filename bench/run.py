@@ -12,6 +12,9 @@ process in a fresh namespace, and measures in one run:
 * that every 201 reached `<namespace>.support.tickets`, and how long the outbox took after the last 201;
 * the CPU each process used during the c64 run, and (py-spy permitting) where intake's time goes.
 
+A phase in which intake stops answering (no response for `--stall-seconds`) is cut short and reported as
+stalled (its figures null); if the store no longer answers either, the remaining phases are skipped.
+
 Results go to `bench/results/latest.json`; see bench/README.md for what each figure means. Not a test: it
 asserts nothing beyond the run being valid, and everything it started is stopped on the way out.
 """
@@ -37,11 +40,11 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -62,6 +65,7 @@ RECURRING_CUSTOMERS = 100
 PY_SPY_VENV = Path(tempfile.gettempdir()) / "switchboard-bench-py-spy"
 
 Json = dict[str, Any]
+T = TypeVar("T")
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -70,15 +74,15 @@ Json = dict[str, Any]
 
 @dataclass(frozen=True)
 class Metric:
-    value: float
+    value: float | None  # None: not measured (phase stalled or skipped)
     unit: str
     baseline: float | None = None
 
     def as_json(self) -> Json:
-        value = None if math.isnan(self.value) else round(self.value, 3)
-        ratio = self.value / self.baseline if self.baseline and value is not None else None
+        value = None if self.value is None or math.isnan(self.value) else self.value
+        ratio = value / self.baseline if value is not None and self.baseline else None
         return {
-            "value": value,
+            "value": None if value is None else round(value, 3),
             "unit": self.unit,
             "baseline": None if self.baseline is None else round(self.baseline, 3),
             "ratio": None if ratio is None else round(ratio, 4),
@@ -90,10 +94,13 @@ class Results:
     metrics: dict[str, Metric] = field(default_factory=dict)
     meta: Json = field(default_factory=dict)
 
-    def add(self, name: str, value: float, unit: str, baseline: float | None = None) -> None:
-        self.metrics[name] = Metric(value, unit, baseline)
-        ratio = f"  ratio {value / baseline:.3f}" if baseline else ""
-        log(f"  {name} = {value:,.2f} {unit}{ratio}")
+    def add(self, name: str, value: float | None, unit: str, baseline: float | None = None) -> None:
+        metric = Metric(value, unit, baseline)
+        self.metrics[name] = metric
+        shown = metric.as_json()
+        text = "not measured" if shown["value"] is None else f"{shown['value']:,.2f} {unit}"
+        ratio = "" if shown["ratio"] is None else f"  ratio {shown['ratio']:.3f}"
+        log(f"  {name} = {text}{ratio}")
 
     def as_json(self) -> Json:
         return {name: m.as_json() for name, m in self.metrics.items()} | {"_meta": self.meta}
@@ -108,14 +115,14 @@ def percentile(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
     ordered = sorted(values)
-    rank = max(0, min(len(ordered) - 1, round(q / 100 * len(ordered) + 0.5) - 1))
+    rank = max(0, min(len(ordered) - 1, math.ceil(q / 100 * len(ordered)) - 1))
     return ordered[rank]
 
 
 def latency_summary(seconds: list[float]) -> Json:
-    return {f"p{q}_ms": round(percentile(seconds, q) * 1000, 2) for q in (50, 90, 99, 99.9)} | {
-        "max_ms": round(max(seconds, default=float("nan")) * 1000, 2)
-    }
+    summary = {f"p{q:g}_ms": percentile(seconds, q) * 1000 for q in (50, 90, 99, 99.9)}
+    summary["max_ms"] = max(seconds, default=float("nan")) * 1000
+    return {k: None if math.isnan(v) else round(v, 2) for k, v in summary.items()}
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -125,7 +132,7 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def process_cpu_seconds(pid: int) -> float | None:
-    """User + system CPU of a process and its reaped children so far, in seconds."""
+    """User + system CPU of a process (all its threads) so far, in seconds."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except (OSError, IndexError):
@@ -205,7 +212,7 @@ DESCRIPTIONS = [
     "Merhaba, dün verdiğim siparişin durumu hâlâ hazırlanıyor olarak görünüyor. Kargo takip numarası da "
     "gelmedi. Siparişimin ne zaman gönderileceğini öğrenebilir miyim? Acil ihtiyacım var, teşekkürler.",
 ]
-CHANNELS = ["email", "api", "email", "web"]
+CHANNELS = ["email", "api", "email", "web_form"]
 
 
 class Opener:
@@ -234,23 +241,31 @@ class Opener:
 
 @dataclass
 class Tally:
-    """What the load generator saw: latencies of 201s, other outcomes, ticket ids, time of the last 201."""
+    """What the load generator saw in one phase."""
 
-    latencies: list[float] = field(default_factory=list)
+    latencies: list[float] = field(default_factory=list)  # of the 201s
     statuses: Counter[str] = field(default_factory=Counter)
+    examples: dict[str, str] = field(default_factory=dict)  # one sample answer per failure kind
     ticket_ids: list[str] = field(default_factory=list)
-    last_created: float = 0.0
+    last_created: float = 0.0  # monotonic time of the last 201
+    last_answer: float = field(default_factory=time.monotonic)  # of the last response of any kind
+    in_flight: int = 0
+    stalled: bool = False
 
-    def record(self, response: httpx.Response | None, latency: float, error: str | None = None) -> None:
+    def record(self, response: httpx.Response | None, latency: float, error: Exception | None = None) -> None:
+        self.last_answer = time.monotonic()
         if response is not None and response.status_code == 201:
             self.latencies.append(latency)
             self.ticket_ids.append(str(response.json()["id"]))
-            self.last_created = time.monotonic()
+            self.last_created = self.last_answer
             self.statuses["201"] += 1
         elif response is not None:
             self.statuses[str(response.status_code)] += 1
+            self.examples.setdefault(str(response.status_code), response.text[:300])
         else:
-            self.statuses[error or "error"] += 1
+            kind = type(error).__name__
+            self.statuses[kind] += 1
+            self.examples.setdefault(kind, repr(error)[:300])
 
     @property
     def created(self) -> int:
@@ -262,11 +277,14 @@ class Tally:
 
 
 async def post_open(client: httpx.AsyncClient, body: Json, tally: Tally, started: float) -> None:
+    tally.in_flight += 1
     try:
         response = await client.post("/v1/tickets", json=body)
     except httpx.HTTPError as exc:
-        tally.record(None, time.monotonic() - started, type(exc).__name__)
+        tally.record(None, time.monotonic() - started, exc)
         return
+    finally:
+        tally.in_flight -= 1
     tally.record(response, time.monotonic() - started)
 
 
@@ -275,14 +293,39 @@ def http_client(url: str, token: str, connections: int) -> httpx.AsyncClient:
         base_url=url,
         headers={"authorization": f"Bearer {token}"},
         limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
-        timeout=httpx.Timeout(60.0),
+        timeout=httpx.Timeout(120.0),  # the stall watchdog, not a timeout, ends a phase whose server hangs
     )
 
 
+async def unless_stalled(work: Coroutine[Any, Any, T], tally: Tally, stall_s: float) -> T | None:
+    """Run `work`; cancel it if requests are outstanding but nothing has answered for `stall_s` seconds."""
+    task = asyncio.ensure_future(work)
+    while not task.done():
+        await asyncio.wait({task}, timeout=0.25)
+        if not task.done() and tally.in_flight and time.monotonic() - tally.last_answer > stall_s:
+            tally.stalled = True
+            tally.statuses["abandoned (stall)"] += tally.in_flight
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            return None
+    return task.result()
+
+
 async def closed_loop(
-    url: str, token: str, opener: Opener, *, clients: int, seconds: float, max_requests: int, recurring: bool = False
+    url: str,
+    token: str,
+    opener: Opener,
+    *,
+    clients: int,
+    seconds: float,
+    stall_s: float,
+    max_requests: int = 100_000,
+    recurring: bool = False,
 ) -> tuple[Tally, float]:
-    """`clients` tasks each sending one open after another for `seconds` (or `max_requests` in all)."""
+    """`clients` tasks each sending one open after another for `seconds` (or `max_requests` in all).
+
+    Returns the tally and the seconds it covers (up to the last answer when the phase stalled)."""
     tally = Tally()
     budget = [max_requests]
     async with http_client(url, token, clients) as client:
@@ -292,11 +335,13 @@ async def closed_loop(
         async def worker() -> None:
             while time.monotonic() < deadline and budget[0] > 0:
                 budget[0] -= 1
-                started = time.monotonic()
-                await post_open(client, opener.body(recurring=recurring), tally, started)
+                await post_open(client, opener.body(recurring=recurring), tally, time.monotonic())
 
-        await asyncio.gather(*(worker() for _ in range(clients)))
-        elapsed = time.monotonic() - t0
+        async def all_workers() -> None:
+            await asyncio.gather(*(worker() for _ in range(clients)))
+
+        await unless_stalled(all_workers(), tally, stall_s)
+        elapsed = (tally.last_answer if tally.stalled else time.monotonic()) - t0
     return tally, elapsed
 
 
@@ -310,7 +355,15 @@ class OpenLoopRun:
 
 
 async def open_loop(
-    url: str, token: str, opener: Opener, *, rate: float, seconds: float, max_in_flight: int, grace: float
+    url: str,
+    token: str,
+    opener: Opener,
+    *,
+    rate: float,
+    seconds: float,
+    max_in_flight: int,
+    grace: float,
+    stall_s: float,
 ) -> OpenLoopRun:
     """Requests on a fixed timetable; latency counts from the scheduled send time, so a slow server (or a
     full in-flight window) shows up as latency instead of as fewer requests. Requests still waiting for a
@@ -320,47 +373,49 @@ async def open_loop(
     count = round(rate * seconds)
     window = asyncio.Semaphore(max_in_flight)
     lateness: list[float] = []
-    waiting: dict[int, asyncio.Task[None]] = {}
-    in_flight: set[asyncio.Task[None]] = set()
-    all_sent = asyncio.Event()
-    dispatched = False
+    waiting: dict[asyncio.Task[None], float] = {}  # not yet sent -> scheduled time
+    tasks: set[asyncio.Task[None]] = set()
+    t0 = time.monotonic() + 0.05
+    cut = t0
 
     async with http_client(url, token, max_in_flight) as client:
 
-        async def one(i: int, scheduled: float, body: Json) -> None:
+        async def one(scheduled: float, body: Json) -> None:
             async with window:
-                waiting.pop(i, None)
-                if dispatched and not waiting:
-                    all_sent.set()
                 task = asyncio.current_task()
                 assert task is not None
-                in_flight.add(task)
+                waiting.pop(task, None)
                 await post_open(client, body, tally, scheduled)
 
-        t0 = time.monotonic() + 0.05
-        for i in range(count):
-            scheduled = t0 + i / rate
-            delay = scheduled - time.monotonic()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            lateness.append(max(0.0, time.monotonic() - scheduled))
-            waiting[i] = asyncio.create_task(one(i, scheduled, opener.body(recurring=False)))
-        dispatched = True
-        if not waiting:
-            all_sent.set()
-        end_of_timetable = t0 + count / rate
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(all_sent.wait(), max(0.0, end_of_timetable + grace - time.monotonic()))
-        unsent = list(waiting.items())
-        for _, task in unsent:
-            task.cancel()
-        cut = time.monotonic()
-        for i, _ in unsent:
-            tally.latencies.append(cut - (t0 + i / rate))  # censored: at least this late, never sent
-            tally.statuses["unsent"] += 1
-        await asyncio.gather(*in_flight, return_exceptions=True)
-        elapsed = max(tally.last_created, cut) - t0
-    return OpenLoopRun(tally, count, len(unsent), elapsed, percentile(lateness, 99) * 1000)
+        async def timetable() -> None:
+            nonlocal cut
+            for i in range(count):
+                scheduled = t0 + i / rate
+                delay = scheduled - time.monotonic()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                lateness.append(max(0.0, time.monotonic() - scheduled))
+                task = asyncio.create_task(one(scheduled, opener.body(recurring=False)))
+                waiting[task] = scheduled
+                tasks.add(task)
+            if waiting:  # give the backlog `grace` seconds to get a slot
+                await asyncio.wait(set(waiting), timeout=max(0.0, t0 + count / rate + grace - time.monotonic()))
+            cut = time.monotonic()
+            for task, scheduled in list(waiting.items()):
+                task.cancel()
+                tally.latencies.append(cut - scheduled)  # censored: at least this late, never sent
+                tally.statuses["unsent"] += 1
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+        try:
+            await unless_stalled(timetable(), tally, stall_s)
+        finally:
+            unsent = len(waiting) if tally.stalled else tally.statuses["unsent"]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        end = tally.last_answer if tally.stalled else max(tally.last_created, cut)
+    return OpenLoopRun(tally, count, unsent, end - t0, percentile(lateness, 99) * 1000)
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -414,8 +469,16 @@ def commit_like_document(rng: random.Random) -> Json:
     }
 
 
-async def mongo_insert_rate(uri: str, database: str, *, tasks: int, seconds: float) -> tuple[float, list[float], int]:
-    """insert_one calls per second from `tasks` concurrent tasks on one client; also their latencies."""
+@dataclass
+class InsertRun:
+    rate: float  # inserts per second
+    latencies: list[float]
+    document_bytes: int
+    cpu: Json  # CpuWatch.stop() over the measured window
+
+
+async def mongo_insert_rate(uri: str, database: str, *, tasks: int, seconds: float, cpu: CpuWatch) -> InsertRun:
+    """insert_one calls per second from `tasks` concurrent tasks on one client; also latencies and CPU."""
     client: AsyncMongoClient[Json] = AsyncMongoClient(uri, tz_aware=True)
     try:
         collection = client[database]["commits"]
@@ -434,11 +497,13 @@ async def mongo_insert_rate(uri: str, database: str, *, tasks: int, seconds: flo
                     done[0] += 1
 
         await asyncio.gather(*(worker(time.monotonic() + 1.0, False) for _ in range(tasks)))  # warm-up
+        cpu.start()
         t0 = time.monotonic()
         await asyncio.gather(*(worker(t0 + seconds, True) for _ in range(tasks)))
         elapsed = time.monotonic() - t0
+        split = cpu.stop()
         size = len(json.dumps(commit_like_document(rng), default=str))
-        return done[0] / elapsed, latencies, size
+        return InsertRun(done[0] / elapsed, latencies, size, split)
     finally:
         await client.close()
 
@@ -457,7 +522,7 @@ async def kafka_produce_rate(bootstrap: str, topic: str, *, messages: int) -> tu
     try:
         rng = random.Random(2)
         values = [json.dumps(commit_like_document(rng), default=str).encode()[:1024] for _ in range(64)]
-        for _ in range(200):  # warm-up: metadata, connections, producer id
+        for _ in range(200):  # warm-up: metadata (leaders of a new topic), connections, producer id
             await producer.send(topic, values[0], key=uuid.uuid4().bytes)
         await producer.flush()
         t0 = time.monotonic()
@@ -471,6 +536,38 @@ async def kafka_produce_rate(bootstrap: str, topic: str, *, messages: int) -> tu
         await producer.stop()
 
 
+ADMIN_COMMANDS = {"serverstatus", "ismaster", "hello", "ping", "endsessions", "buildinfo", "getlog", "listdatabases"}
+
+
+async def command_counts(client: AsyncMongoClient[Json]) -> Counter[str] | None:
+    """Commands the server has run so far, by name (serverStatus.metrics.commands; MongoDB and FerretDB)."""
+    try:
+        status = await asyncio.wait_for(client.admin.command("serverStatus"), 5.0)
+    except Exception:
+        return None
+    commands = status.get("metrics", {}).get("commands", {})
+    return Counter(
+        {
+            name: int(entry.get("total", 0))
+            for name, entry in commands.items()
+            if isinstance(entry, dict) and name.lower() not in ADMIN_COMMANDS
+        }
+    )
+
+
+async def store_answers(uri: str, database: str, limit_s: float = 5.0) -> bool:
+    """Whether the Mongo server still answers a by-_id read on this database within `limit_s`."""
+    client: AsyncMongoClient[Json] = AsyncMongoClient(uri, serverSelectionTimeoutMS=2000)
+    try:
+        await asyncio.wait_for(client[database]["commits"].find_one({"_id": "bench-probe"}), limit_s)
+        return True
+    except Exception:
+        return False
+    finally:
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(client.close(), 2.0)
+
+
 # ----------------------------------------------------------------------------------------------------------
 # Kafka: has everything the bench opened been published?
 
@@ -479,27 +576,31 @@ class TopicWatch:
     """Counts the messages on a topic (end offsets; the topic is new, so begins at 0)."""
 
     def __init__(self, bootstrap: str, topic: str) -> None:
+        self._bootstrap = bootstrap
         self._topic = topic
+        self._admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
         self._consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
         self._partitions: list[TopicPartition] = []
 
     async def start(self) -> None:
+        await self._admin.start()
         await self._consumer.start()
 
     async def stop(self) -> None:
         await self._consumer.stop()
+        await self._admin.close()
 
     async def count(self) -> int:
         if not self._partitions:
-            await self._consumer.topics()  # refreshes metadata
-            found = self._consumer.partitions_for_topic(self._topic) or set()
-            self._partitions = [TopicPartition(self._topic, p) for p in sorted(found)]
+            (described,) = await self._admin.describe_topics([self._topic])
+            found = sorted(p["partition"] for p in described.get("partitions", []))
+            self._partitions = [TopicPartition(self._topic, p) for p in found]
             if not self._partitions:
                 return 0
         ends = await self._consumer.end_offsets(self._partitions)
         return sum(ends.values())
 
-    async def wait_for(self, expected: int, since: float, limit_s: float = 90.0) -> float | None:
+    async def wait_for(self, expected: int, since: float, limit_s: float = 60.0) -> float | None:
         """Seconds from `since` until the topic holds `expected` messages; None after `limit_s`."""
         deadline = time.monotonic() + limit_s
         while time.monotonic() < deadline:
@@ -508,19 +609,19 @@ class TopicWatch:
             await asyncio.sleep(0.02)
         return None
 
-    async def keys(self, bootstrap: str) -> Counter[str]:
+    async def keys(self) -> Counter[str]:
         """Every message key on the topic, read from the beginning."""
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=bootstrap, enable_auto_commit=False, auto_offset_reset="earliest", fetch_max_wait_ms=50
-        )
+        consumer = AIOKafkaConsumer(bootstrap_servers=self._bootstrap, enable_auto_commit=False, fetch_max_wait_ms=50)
         await consumer.start()
         try:
             if not self._partitions:
                 await self.count()
+            keys: Counter[str] = Counter()
+            if not self._partitions:
+                return keys
             consumer.assign(self._partitions)
             await consumer.seek_to_beginning(*self._partitions)
             ends = await consumer.end_offsets(self._partitions)
-            keys: Counter[str] = Counter()
             deadline = time.monotonic() + 120
             while [tp for tp, end in ends.items() if await consumer.position(tp) < end]:
                 if time.monotonic() > deadline:
@@ -549,11 +650,11 @@ class Intake:
     process: subprocess.Popen[bytes]
     log_path: Path
 
-    def stop(self) -> None:
+    def stop(self, wait_s: float = 25.0) -> None:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:
-                self.process.wait(30)
+                self.process.wait(wait_s)
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
@@ -624,22 +725,10 @@ def find_py_spy(install: bool) -> str | None:
     if not install:
         return None
     log(f"installing py-spy into a scratch venv {PY_SPY_VENV} (not the project) ...")
+    pip = [str(PY_SPY_VENV / "bin" / "python"), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
     try:
         subprocess.run([sys.executable, "-m", "venv", str(PY_SPY_VENV)], check=True, timeout=120, capture_output=True)
-        subprocess.run(
-            [
-                str(PY_SPY_VENV / "bin" / "python"),
-                "-m",
-                "pip",
-                "install",
-                "-q",
-                "--disable-pip-version-check",
-                "py-spy",
-            ],
-            check=True,
-            timeout=300,
-            capture_output=True,
-        )
+        subprocess.run([*pip, "py-spy"], check=True, timeout=300, capture_output=True)
     except (OSError, subprocess.SubprocessError) as exc:
         log(f"  py-spy unavailable ({exc}); skipping the profile")
         return None
@@ -649,45 +738,53 @@ def find_py_spy(install: bool) -> str | None:
 
 FRAME = re.compile(r"^(?P<func>.*) \((?P<file>[^()]*?)(?::(?P<line>\d+))?\)$")
 
-# Where a sample's innermost frame lives -> what to call that time. First match wins.
+
+def package(file: str) -> str:
+    """py-spy names files from their import root ('pymongo/pool.py', 'intake/handlers.py', 'uuid.py')."""
+    return file.split("/", 1)[0]
+
+
+# What a sample's innermost frame is part of (py-spy samples only running threads: this is CPU time).
+# First match wins; arguments are (file, function name without its class or closure).
 SELF_AREAS: list[tuple[str, Callable[[str, str], bool]]] = [
-    ("language detection (lingua)", lambda f, fn: "lingua" in f or f.endswith("intake/language.py")),
-    ("pymongo / bson (Mongo client)", lambda f, fn: "/pymongo/" in f or "/bson/" in f),
-    ("aiokafka / faststream (Kafka client)", lambda f, fn: "/aiokafka/" in f or "/faststream/" in f),
-    ("pydantic (validation, dumps)", lambda f, fn: "/pydantic" in f),
-    ("email_validator / dns", lambda f, fn: "email_validator" in f or "/dns/" in f),
-    ("fastapi / starlette", lambda f, fn: "/fastapi/" in f or "/starlette/" in f),
-    ("uvicorn / httptools / h11", lambda f, fn: "/uvicorn/" in f or "httptools" in f or "/h11/" in f),
-    ("json (stdlib)", lambda f, fn: "/json/" in f),
-    ("prometheus_client", lambda f, fn: "prometheus_client" in f),
-    ("structlog / logging", lambda f, fn: "structlog" in f or "/logging/" in f),
-    ("switchboard code", lambda f, fn: "switchboard" in f),
-    ("asyncio / uvloop (event loop)", lambda f, fn: "/asyncio/" in f or "uvloop" in f),
-    ("uuid / hashlib / datetime / other stdlib", lambda f, fn: "/lib/python3" in f and "site-packages" not in f),
+    ("language detection (lingua)", lambda f, fn: package(f) == "lingua" or f == "intake/language.py"),
+    ("pymongo / bson (Mongo client)", lambda f, fn: package(f) in ("pymongo", "bson")),
+    ("aiokafka / faststream (Kafka client)", lambda f, fn: package(f) in ("aiokafka", "faststream")),
+    ("pydantic (validation, dumps)", lambda f, fn: package(f).startswith("pydantic")),
+    ("email_validator / dns", lambda f, fn: package(f) in ("email_validator", "dns")),
+    ("fastapi / starlette", lambda f, fn: package(f) in ("fastapi", "starlette")),
+    ("uvicorn / h11 / httptools", lambda f, fn: package(f) in ("uvicorn", "h11", "httptools")),
+    ("json (stdlib)", lambda f, fn: package(f) == "json"),
+    ("prometheus_client", lambda f, fn: package(f) == "prometheus_client"),
+    ("structlog / logging", lambda f, fn: package(f) in ("structlog", "logging")),
+    ("switchboard code", lambda f, fn: package(f) in ("intake", "runtime", "events")),
+    ("asyncio / uvloop (event loop)", lambda f, fn: package(f) in ("asyncio", "uvloop")),
 ]
 
 # Time spent inside (anywhere below) these calls, whatever the innermost frame.
 INCLUSIVE: list[tuple[str, Callable[[str, str], bool]]] = [
-    ("request handler open_ticket (all of it)", lambda f, fn: fn == "open_ticket" and "api/tickets.py" in f),
-    ("  identify.customer (find or create customer)", lambda f, fn: fn == "customer" and "intake/identify.py" in f),
-    ("  language detection", lambda f, fn: fn == "detect" and f.endswith("intake/language.py")),
-    ("  EventStore.read (history reads)", lambda f, fn: fn == "read" and "runtime/eventstore.py" in f),
-    ("  EventStore.append (commit insert)", lambda f, fn: fn == "append" and "runtime/eventstore.py" in f),
+    ("POST /v1/tickets handler (all of it)", lambda f, fn: fn == "open_ticket" and f == "intake/api/tickets.py"),
+    ("  identify.customer (find or create)", lambda f, fn: fn == "customer" and f == "intake/identify.py"),
+    ("  language detection", lambda f, fn: fn == "detect" and f == "intake/language.py"),
+    ("  EventStore.read (history reads)", lambda f, fn: fn == "read" and f == "runtime/eventstore.py"),
+    ("  EventStore.append (commit insert)", lambda f, fn: fn == "append" and f == "runtime/eventstore.py"),
     ("  commit_document / CloudEvents encode", lambda f, fn: fn in ("commit_document", "encode")),
-    (
-        "FastAPI body validation + response serialisation",
-        lambda f, fn: fn in ("solve_dependencies", "serialize_response"),
-    ),
-    ("outbox relay publish (Kafka send + mark published)", lambda f, fn: fn == "publish" and "runtime/outbox.py" in f),
-    ("any pymongo / bson frame", lambda f, fn: "/pymongo/" in f or "/bson/" in f),
-    ("any aiokafka frame", lambda f, fn: "/aiokafka/" in f),
-    ("any pydantic frame", lambda f, fn: "/pydantic" in f),
+    ("FastAPI request parsing + validation", lambda f, fn: fn == "solve_dependencies"),
+    ("FastAPI response serialisation", lambda f, fn: fn == "serialize_response"),
+    ("outbox relay publish", lambda f, fn: fn == "publish" and f == "runtime/outbox.py"),
+    ("outbox sweep", lambda f, fn: fn == "sweep_once" and f == "runtime/outbox.py"),
+    ("any pymongo / bson frame", lambda f, fn: package(f) in ("pymongo", "bson")),
+    ("any aiokafka / faststream frame", lambda f, fn: package(f) in ("aiokafka", "faststream")),
+    ("any pydantic frame", lambda f, fn: package(f).startswith("pydantic")),
 ]
 
 
 def parse_frame(frame: str) -> tuple[str, str]:
+    """'Class.method (pkg/file.py:12)' -> ('pkg/file.py', 'method')."""
     match = FRAME.match(frame.strip())
-    return (match["file"], match["func"]) if match else ("", frame)
+    if not match:
+        return "", frame
+    return match["file"], match["func"].rsplit(".", 1)[-1]
 
 
 def summarise_profile(raw: str) -> Json:
@@ -704,13 +801,13 @@ def summarise_profile(raw: str) -> Json:
         frames = [parse_frame(f) for f in stack.split(";")]
         total += count
         leaf_file, leaf_func = frames[-1]
-        leaves[f"{leaf_func} ({leaf_file.rsplit('site-packages/', 1)[-1]})"] += count
+        leaves[f"{leaf_func} ({leaf_file})"] += count
         for area, matches in SELF_AREAS:
             if matches(leaf_file, leaf_func):
                 self_time[area] += count
                 break
         else:
-            self_time["other"] += count
+            self_time["other (stdlib, runpy, ...)"] += count
         for area, matches in INCLUSIVE:
             if any(matches(f, fn) for f, fn in frames):
                 inclusive[area] += count
@@ -724,232 +821,6 @@ def summarise_profile(raw: str) -> Json:
         "inclusive_percent": {area: round(100 * inclusive[area] / total, 1) for area, _ in INCLUSIVE} if total else {},
         "top_leaf_functions_percent": dict(list(share(leaves).items())[:15]),
     }
-
-
-# ----------------------------------------------------------------------------------------------------------
-# the run
-
-
-@dataclass(frozen=True)
-class Options:
-    seconds: float
-    rate: float
-    max_in_flight: int
-    profile: bool
-    install_py_spy: bool
-    recurring: bool
-
-
-async def run(options: Options) -> Results:
-    results = Results()
-    namespace = f"bench{uuid.uuid4().hex[:8]}"
-    token = secrets.token_urlsafe(16)
-    run_id = uuid.uuid4().hex[:6]
-    opener = Opener(run_id)
-    results.meta = machine_facts() | {
-        "namespace": namespace,
-        "settings": {
-            "seconds_per_phase": options.seconds,
-            "open_loop_rate": options.rate,
-            "open_loop_max_in_flight": options.max_in_flight,
-        },
-    }
-    py_spy = find_py_spy(options.install_py_spy) if options.profile else None
-    t_start = time.monotonic()
-    async with servers() as ends:
-        origin = "environment" if not (ends.started_kafka or ends.started_ferretdb) else "local (.local/bench)"
-        results.meta["servers"] = {"kafka": ends.kafka_bootstrap, "mongodb": ends.mongodb_uri, "origin": origin}
-        log(f"servers up in {time.monotonic() - t_start:.1f}s: kafka {ends.kafka_bootstrap}, mongo {ends.mongodb_uri}")
-
-        # 1. baselines ------------------------------------------------------------------------------------
-        log("baseline: raw PyMongo insert_one ...")
-        mongo_rps, mongo_lat, doc_size = await mongo_insert_rate(
-            ends.mongodb_uri, f"{namespace}_baseline", tasks=64, seconds=min(options.seconds, 8.0)
-        )
-        results.add("baseline.mongo.insert_one_rps_c64", mongo_rps, "inserts/s")
-        mongo_c1_rps, mongo_c1_lat, _ = await mongo_insert_rate(
-            ends.mongodb_uri, f"{namespace}_baseline", tasks=1, seconds=3.0
-        )
-        results.add("baseline.mongo.insert_one_rps_c1", mongo_c1_rps, "inserts/s")
-        results.add("baseline.mongo.insert_one_p50_ms_c1", percentile(mongo_c1_lat, 50) * 1000, "ms")
-        results.meta["baseline_mongo"] = {
-            "document_bytes_json": doc_size,
-            "latency_c64": latency_summary(mongo_lat),
-            "latency_c1": latency_summary(mongo_c1_lat),
-        }
-        log("baseline: raw aiokafka produce ...")
-        kafka_rps, value_size = await kafka_produce_rate(
-            ends.kafka_bootstrap, f"{namespace}.bench.baseline", messages=20_000
-        )
-        results.add("baseline.kafka.produce_msgs_per_s", kafka_rps, "msgs/s")
-        results.meta["baseline_kafka"] = {"value_bytes": value_size, "partitions": PARTITIONS, "messages": 20_000}
-
-        # 2. intake ---------------------------------------------------------------------------------------
-        env = {
-            "KAFKA_BOOTSTRAP_SERVERS": ends.kafka_bootstrap,
-            "MONGODB_URI": ends.mongodb_uri,
-            "SWITCHBOARD_NAMESPACE": namespace,
-            "SWITCHBOARD_API_TOKEN": token,
-            "SWITCHBOARD_TOPIC_PARTITIONS": str(PARTITIONS),
-            "LOG_JSON": "true",
-            "LOG_LEVEL": "INFO",
-        }
-        log("starting intake ...")
-        with intake_process(env) as intake:
-            watch = TopicWatch(ends.kafka_bootstrap, TICKETS.qualified(namespace))
-            await watch.start()
-            try:
-                opened = await measure_intake(results, options, intake, watch, opener, token, py_spy)
-                log("verifying: every 201 is on the tickets topic ...")
-                keys = await watch.keys(ends.kafka_bootstrap)
-            finally:
-                await watch.stop()
-        missing = [i for i in opened.ticket_ids if i not in keys]
-        results.meta["verification"] = {
-            "opened_201": len(opened.ticket_ids),
-            "non_201": dict(opened.failed),
-            "tickets_topic_messages": sum(keys.values()),
-            "tickets_topic_distinct_tickets": len(keys),
-            "opened_but_not_on_topic": len(missing),
-            "duplicates_on_topic": sum(keys.values()) - len(keys),
-        }
-    results.meta["wall_seconds"] = round(time.monotonic() - t_start, 1)
-    return results
-
-
-@dataclass
-class Opened:
-    """Every ticket the bench opened (201) and every other outcome, over all phases."""
-
-    ticket_ids: list[str] = field(default_factory=list)
-    failed: Counter[str] = field(default_factory=Counter)
-
-
-async def measure_intake(
-    results: Results,
-    options: Options,
-    intake: Intake,
-    watch: TopicWatch,
-    opener: Opener,
-    token: str,
-    py_spy: str | None,
-) -> Opened:
-    mongo_rps = results.metrics["baseline.mongo.insert_one_rps_c64"].value
-    mongo_c1_p50_ms = results.metrics["baseline.mongo.insert_one_p50_ms_c1"].value
-    account = Opened()
-    opened, failed = account.ticket_ids, account.failed
-    lags: dict[str, float | None] = {}
-    phases: dict[str, Json] = {}
-
-    async def settle(name: str, tally: Tally) -> None:
-        """Account for a phase and wait until the outbox has published it (so phases do not overlap)."""
-        opened.extend(tally.ticket_ids)
-        failed.update({k: v for k, v in tally.statuses.items() if k != "201"})
-        if tally.created:
-            lags[name] = await watch.wait_for(len(opened), since=tally.last_created)
-
-    log("warming up intake (3 s at 8 clients) ...")
-    tally, _ = await closed_loop(intake.url, token, opener, clients=8, seconds=3.0, max_requests=10_000)
-    await settle("warm-up", tally)
-
-    pids = {"intake": intake.process.pid, "bench client": os.getpid()} | server_pids()
-    variants = [("", False), ("_recurring", True)] if options.recurring else [("", False)]
-    for suffix, recurring in variants:
-        for clients in (1, 8, 64):
-            name = f"c{clients}{suffix}"
-            log(f"closed loop: {clients} client(s), {'100 recurring' if recurring else 'new'} customers ...")
-            cpu = CpuWatch(pids)
-            cpu.start()
-            tally, elapsed = await closed_loop(
-                intake.url,
-                token,
-                opener,
-                clients=clients,
-                seconds=options.seconds,
-                max_requests=50_000,
-                recurring=recurring,
-            )
-            split = cpu.stop()
-            results.add(f"intake.open.rps_{name}", tally.created / elapsed, "opens/s", mongo_rps)
-            if clients == 1 and not recurring:
-                results.add("intake.open.p50_ms_c1", percentile(tally.latencies, 50) * 1000, "ms", mongo_c1_p50_ms)
-            phases[name] = {"opens": tally.created, "failed": tally.failed, "seconds": round(elapsed, 2)}
-            phases[name] |= {"latency": latency_summary(tally.latencies), "cpu": split}
-            await settle(name, tally)
-
-    log(f"open loop: {options.rate:g} opens/s for {options.seconds:g} s ...")
-    cpu = CpuWatch(pids)
-    cpu.start()
-    run = await open_loop(
-        intake.url,
-        token,
-        opener,
-        rate=options.rate,
-        seconds=options.seconds,
-        max_in_flight=options.max_in_flight,
-        grace=5.0,
-    )
-    split = cpu.stop()
-    rate_name = f"{options.rate:g}rps"
-    results.add(f"intake.open.p50_ms_at_{rate_name}", percentile(run.tally.latencies, 50) * 1000, "ms")
-    results.add(f"intake.open.p99_ms_at_{rate_name}", percentile(run.tally.latencies, 99) * 1000, "ms")
-    results.add(f"intake.open.achieved_rps_at_{rate_name}", run.tally.created / run.elapsed, "opens/s", options.rate)
-    phases[f"open_loop_{rate_name}"] = {
-        "scheduled": run.scheduled,
-        "opens": run.tally.created,
-        "failed": run.tally.failed - run.unsent,
-        "unsent_censored": run.unsent,
-        "seconds": round(run.elapsed, 2),
-        "generator_lateness_p99_ms": round(run.lateness_ms_p99, 2),
-        "latency_from_schedule": latency_summary(run.tally.latencies),
-        "cpu": split,
-    }
-    failed.update({k: v for k, v in run.tally.statuses.items() if k not in ("201", "unsent")})
-    opened.extend(run.tally.ticket_ids)
-    if run.tally.created:
-        lags[f"open_loop_{rate_name}"] = await watch.wait_for(len(opened), since=run.tally.last_created)
-
-    if py_spy is not None:
-        tally, profile = await profiled_c64(py_spy, intake, token, opener, options.seconds)
-        phases["c64_profiled"] = {"opens": tally.created, "failed": tally.failed}
-        results.meta["profile"] = profile
-        await settle("c64_profiled", tally)
-
-    measured = [lag for lag in lags.values() if lag is not None]
-    results.add("intake.outbox.publish_lag_s", max(measured, default=float("nan")), "s")
-    results.meta["publish_lag_s_by_phase"] = {k: None if v is None else round(v, 3) for k, v in lags.items()}
-    results.meta["phases"] = phases
-    if failed:
-        log(f"  non-201 outcomes: {dict(failed)}")
-    return account
-
-
-async def profiled_c64(py_spy: str, intake: Intake, token: str, opener: Opener, seconds: float) -> tuple[Tally, Json]:
-    """A separate c64 run with py-spy sampling intake (so the measured c64 figure carries no profiler)."""
-    log(f"profile: py-spy on intake during a {seconds:g} s c64 run ...")
-    raw_path = DATA / "intake-c64.raw.txt"
-    speedscope_path = DATA / "intake-c64.speedscope.json"
-    duration = max(1, round(seconds))
-    base = [py_spy, "record", "--pid", str(intake.process.pid), "--duration", str(duration), "--rate", "100"]
-    spy = await asyncio.create_subprocess_exec(
-        *base, "--format", "raw", "--output", str(raw_path), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
-    await asyncio.sleep(0.5)  # py-spy attaches
-    tally, elapsed = await closed_loop(intake.url, token, opener, clients=64, seconds=duration, max_requests=50_000)
-    try:
-        _, err = await asyncio.wait_for(spy.communicate(), 30)
-    except TimeoutError:
-        spy.kill()
-        _, err = await spy.communicate()
-    profile: Json = {"rps_under_profiler": round(tally.created / elapsed, 1), "raw_file": str(raw_path)}
-    if spy.returncode:
-        profile["error"] = err.decode(errors="replace")[-500:]
-    if raw_path.is_file():
-        profile |= summarise_profile(raw_path.read_text())
-        with contextlib.suppress(OSError, subprocess.SubprocessError):
-            convert_to_speedscope(raw_path, speedscope_path)
-            profile["speedscope_file"] = str(speedscope_path)
-    return tally, profile
 
 
 def convert_to_speedscope(raw_path: Path, out: Path) -> None:
@@ -981,6 +852,357 @@ def convert_to_speedscope(raw_path: Path, out: Path) -> None:
     out.write_text(json.dumps(document))
 
 
+# ----------------------------------------------------------------------------------------------------------
+# the run
+
+
+@dataclass(frozen=True)
+class Options:
+    seconds: float
+    rate: float
+    max_in_flight: int
+    stall_s: float
+    profile: bool
+    install_py_spy: bool
+    recurring: bool
+
+
+@dataclass
+class Bench:
+    """One intake under load, phase after phase, and what every phase left behind."""
+
+    options: Options
+    results: Results
+    intake: Intake
+    watch: TopicWatch
+    opener: Opener
+    token: str
+    mongodb_uri: str
+    database: str
+    status_client: AsyncMongoClient[Json]
+    opened: list[str] = field(default_factory=list)  # ticket ids of every 201, all phases
+    failed: Counter[str] = field(default_factory=Counter)
+    examples: dict[str, str] = field(default_factory=dict)
+    lags: dict[str, float | None] = field(default_factory=dict)
+    phases: dict[str, Json] = field(default_factory=dict)
+    wedged: str | None = None  # the phase after which the store stopped answering
+
+    async def settle(self, name: str, tally: Tally) -> None:
+        """Account for a phase; wait until the outbox has published it, so phases do not overlap."""
+        self.opened.extend(tally.ticket_ids)
+        self.failed.update({k: v for k, v in tally.statuses.items() if k not in ("201", "unsent")})
+        self.examples |= tally.examples
+        if tally.stalled:
+            log(f"  STALLED: no answer for {self.options.stall_s:g} s with {tally.in_flight} requests outstanding")
+            if not await store_answers(self.mongodb_uri, self.database):
+                self.wedged = name
+                log("  the store no longer answers reads on intake's database: skipping the remaining phases")
+            return
+        if tally.created:
+            self.lags[name] = await self.watch.wait_for(len(self.opened), since=tally.last_created)
+
+    async def closed(self, name: str, clients: int, *, recurring: bool, cpu: CpuWatch | None = None) -> Tally | None:
+        if self.wedged:
+            self.phases[name] = {"skipped": f"store stopped answering after {self.wedged}"}
+            return None
+        kind = "100 recurring" if recurring else "new"
+        log(f"closed loop {name}: {clients} client(s), {kind} customers, {self.options.seconds:g} s ...")
+        before = await command_counts(self.status_client)
+        if cpu:
+            cpu.start()
+        tally, elapsed = await closed_loop(
+            self.intake.url,
+            self.token,
+            self.opener,
+            clients=clients,
+            seconds=self.options.seconds,
+            stall_s=self.options.stall_s,
+            recurring=recurring,
+        )
+        self.phases[name] = {
+            "opens": tally.created,
+            "non_201": dict(tally.statuses - Counter({"201": tally.created})),
+            "seconds": round(elapsed, 2),
+            "opens_per_s": round(tally.created / elapsed, 2) if elapsed > 0 else None,
+            "stalled": tally.stalled,
+            "latency": latency_summary(tally.latencies),
+        }
+        if cpu:
+            split = cpu.stop()
+            self.phases[name]["cpu"] = split
+            if tally.created:
+                per_open = {
+                    k: round(1000 * v / (tally.created / elapsed), 2) for k, v in split["busy_cores_by_process"].items()
+                }
+                self.phases[name]["cpu_ms_per_open"] = per_open
+        after = await command_counts(self.status_client)
+        if before is not None and after is not None and tally.created:
+            used = after - before
+            self.phases[name]["mongo_commands_per_open"] = {
+                k: round(v / tally.created, 2) for k, v in sorted(used.items(), key=lambda kv: -kv[1])
+            } | {"total": round(sum(used.values()) / tally.created, 2)}
+        await self.settle(name, tally)
+        return tally
+
+
+async def run(options: Options) -> Results:
+    results = Results()
+    namespace = f"bench{uuid.uuid4().hex[:8]}"
+    results.meta = machine_facts() | {
+        "namespace": namespace,
+        "settings": {
+            "seconds_per_phase": options.seconds,
+            "open_loop_rate": options.rate,
+            "open_loop_max_in_flight": options.max_in_flight,
+            "stall_seconds": options.stall_s,
+        },
+    }
+    py_spy = find_py_spy(options.install_py_spy) if options.profile else None
+    t_start = time.monotonic()
+    async with servers() as ends:
+        origin = "environment" if not (ends.started_kafka or ends.started_ferretdb) else "local (.local/bench)"
+        results.meta["servers"] = {"kafka": ends.kafka_bootstrap, "mongodb": ends.mongodb_uri, "origin": origin}
+        log(f"servers up in {time.monotonic() - t_start:.1f}s: kafka {ends.kafka_bootstrap}, mongo {ends.mongodb_uri}")
+        await baselines(results, options, ends, namespace)
+        env = {
+            "KAFKA_BOOTSTRAP_SERVERS": ends.kafka_bootstrap,
+            "MONGODB_URI": ends.mongodb_uri,
+            "SWITCHBOARD_NAMESPACE": namespace,
+            "SWITCHBOARD_API_TOKEN": (token := secrets.token_urlsafe(16)),
+            "SWITCHBOARD_TOPIC_PARTITIONS": str(PARTITIONS),
+            "LOG_JSON": "true",
+            "LOG_LEVEL": "INFO",
+        }
+        log("starting intake ...")
+        with intake_process(env) as intake:
+            watch = TopicWatch(ends.kafka_bootstrap, TICKETS.qualified(namespace))
+            await watch.start()
+            status_client: AsyncMongoClient[Json] = AsyncMongoClient(ends.mongodb_uri, serverSelectionTimeoutMS=3000)
+            try:
+                bench = Bench(
+                    options,
+                    results,
+                    intake,
+                    watch,
+                    Opener(uuid.uuid4().hex[:6]),
+                    token,
+                    ends.mongodb_uri,
+                    f"{namespace}_intake",
+                    status_client,
+                )
+                await measure_intake(bench, py_spy)
+                if bench.wedged:
+                    # intake's requests hang on the store; stop it before waiting on anything else
+                    await asyncio.to_thread(intake.stop, 5.0)
+                log("verifying: every 201 is on the tickets topic ...")
+                keys = await watch.keys()
+            finally:
+                await watch.stop()
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(status_client.close(), 5.0)
+        missing = [i for i in bench.opened if i not in keys]
+        results.meta["verification"] = {
+            "opened_201": len(bench.opened),
+            "non_201": dict(bench.failed),
+            "non_201_examples": bench.examples,
+            "tickets_topic_messages": sum(keys.values()),
+            "tickets_topic_distinct_tickets": len(keys),
+            "opened_but_not_on_topic": len(missing),
+            "duplicates_on_topic": sum(keys.values()) - len(keys),
+            "store_stopped_answering_after": bench.wedged,
+        }
+        results.add("intake.open.not_published", float(len(missing)), "tickets")
+    results.meta["wall_seconds"] = round(time.monotonic() - t_start, 1)
+    return results
+
+
+async def baselines(results: Results, options: Options, ends: infra.Endpoints, namespace: str) -> None:
+    log("baseline: raw PyMongo insert_one ...")
+    database = f"{namespace}_baseline"
+    pids = {"client": os.getpid()} | {k: v for k, v in server_pids().items() if k == "ferretdb"}
+    c64 = await mongo_insert_rate(
+        ends.mongodb_uri, database, tasks=64, seconds=min(options.seconds, 8.0), cpu=CpuWatch(pids)
+    )
+    results.add("baseline.mongo.insert_one_rps_c64", c64.rate, "inserts/s")
+    c1 = await mongo_insert_rate(ends.mongodb_uri, database, tasks=1, seconds=3.0, cpu=CpuWatch(pids))
+    results.add("baseline.mongo.insert_one_rps_c1", c1.rate, "inserts/s")
+    results.add("baseline.mongo.insert_one_p50_ms_c1", percentile(c1.latencies, 50) * 1000, "ms")
+    busy = c64.cpu["busy_cores_by_process"]
+    results.add("baseline.mongo.client_cpu_ms_per_insert", 1000 * busy["client"] / c64.rate, "ms")
+    if "ferretdb" in busy:
+        results.add("baseline.mongo.store_cpu_ms_per_insert", 1000 * busy["ferretdb"] / c64.rate, "ms")
+    results.meta["baseline_mongo"] = {
+        "document_bytes_as_json": c64.document_bytes,
+        "latency_c64": latency_summary(c64.latencies),
+        "latency_c1": latency_summary(c1.latencies),
+        "cpu_c64": c64.cpu,
+    }
+    log("baseline: raw aiokafka produce ...")
+    messages = 20_000
+    kafka_rps, value_size = await kafka_produce_rate(
+        ends.kafka_bootstrap, f"{namespace}.bench.baseline", messages=messages
+    )
+    results.add("baseline.kafka.produce_msgs_per_s", kafka_rps, "msgs/s")
+    results.meta["baseline_kafka"] = {"value_bytes": value_size, "partitions": PARTITIONS, "messages": messages}
+
+
+async def measure_intake(bench: Bench, py_spy: str | None) -> None:
+    options, results = bench.options, bench.results
+    mongo_rps = results.metrics["baseline.mongo.insert_one_rps_c64"].value
+    mongo_c1_p50_ms = results.metrics["baseline.mongo.insert_one_p50_ms_c1"].value
+    pids = {"intake": bench.intake.process.pid, "bench client": os.getpid()} | server_pids()
+
+    log("warming up intake (3 s at 8 clients) ...")
+    tally, _ = await closed_loop(
+        bench.intake.url, bench.token, bench.opener, clients=8, seconds=3.0, stall_s=options.stall_s
+    )
+    await bench.settle("warm-up", tally)
+
+    # Low concurrency first: should the store wedge under load, the light phases are already measured.
+    plan = [("c1", 1, False), ("c8", 8, False)]
+    if options.recurring:
+        plan += [("c1_recurring", 1, True), ("c8_recurring", 8, True)]
+    plan += [("c64", 64, False)]
+    if options.recurring:
+        plan += [("c64_recurring", 64, True)]
+    for name, clients, recurring in plan:
+        phase = await bench.closed(name, clients, recurring=recurring, cpu=CpuWatch(pids))
+        valid = phase is not None and not phase.stalled
+        rate = bench.phases[name].get("opens_per_s") if valid else None
+        results.add(f"intake.open.rps_{name}", rate, "opens/s", mongo_rps)
+        if name == "c1":
+            p50 = percentile(phase.latencies, 50) * 1000 if phase is not None and valid else None
+            results.add("intake.open.p50_ms_c1", p50, "ms", mongo_c1_p50_ms)
+    per_open_metrics(bench)
+
+    await open_loop_phase(bench, pids, rate=options.rate, label=f"{options.rate:g}rps")
+    # and at a rate intake can sustain, so the latency is service time rather than a growing queue
+    c64 = results.metrics["intake.open.rps_c64"].value
+    if c64:
+        await open_loop_phase(bench, pids, rate=max(1.0, round(c64 / 2)), label="half_c64")
+
+    if py_spy is not None and not bench.wedged:
+        tally, profile = await profiled_c64(bench, py_spy)
+        bench.phases["c64_profiled"] = {"opens": tally.created, "stalled": tally.stalled}
+        results.meta["profile"] = profile
+        await bench.settle("c64_profiled", tally)
+
+    measured = [lag for lag in bench.lags.values() if lag is not None]
+    results.add("intake.outbox.publish_lag_s", max(measured) if measured else None, "s")
+    results.meta["publish_lag_s_by_phase"] = {k: None if v is None else round(v, 3) for k, v in bench.lags.items()}
+    results.meta["phases"] = bench.phases
+    if bench.failed:
+        log(f"  non-201 outcomes: {dict(bench.failed)}")
+
+
+def per_open_metrics(bench: Bench) -> None:
+    """What one open costs: Mongo commands, and CPU of intake and of the store, against one raw insert."""
+    results, phases = bench.results, bench.phases
+
+    def baseline(name: str) -> float | None:
+        metric = results.metrics.get(name)
+        return None if metric is None else metric.value
+
+    # c1 for new customers (no concurrency, so no retries); c8_recurring for regulars (c1_recurring still
+    # creates the 100 customers).
+    for phase, suffix in (("c1", ""), ("c8_recurring", "_recurring")):
+        if phase in phases and not phases[phase].get("stalled"):
+            total = phases[phase].get("mongo_commands_per_open", {}).get("total")
+            results.add(f"intake.open.mongo_commands_per_open{suffix}", total, "commands", 1.0)
+    for phase in ("c8", "c64"):
+        per_open = phases.get(phase, {}).get("cpu_ms_per_open", {})
+        if per_open and not phases[phase].get("stalled"):
+            results.add(
+                f"intake.open.intake_cpu_ms_per_open_{phase}",
+                per_open.get("intake"),
+                "ms",
+                baseline("baseline.mongo.client_cpu_ms_per_insert"),
+            )
+            if "ferretdb" in per_open:
+                results.add(
+                    f"intake.open.store_cpu_ms_per_open_{phase}",
+                    per_open["ferretdb"],
+                    "ms",
+                    baseline("baseline.mongo.store_cpu_ms_per_insert"),
+                )
+
+
+async def open_loop_phase(bench: Bench, pids: dict[str, int], *, rate: float, label: str) -> None:
+    """Fixed-rate load; metrics intake.open.{p50_ms,p99_ms,achieved_rps}_at_<label>."""
+    options, results = bench.options, bench.results
+    name = f"open_loop_{label}"
+    p50 = p99 = achieved = None
+    if bench.wedged:
+        bench.phases[name] = {"skipped": f"store stopped answering after {bench.wedged}"}
+    else:
+        log(f"open loop {label}: {rate:g} opens/s for {options.seconds:g} s ...")
+        cpu = CpuWatch(pids)
+        cpu.start()
+        run = await open_loop(
+            bench.intake.url,
+            bench.token,
+            bench.opener,
+            rate=rate,
+            seconds=options.seconds,
+            max_in_flight=options.max_in_flight,
+            grace=3.0,
+            stall_s=options.stall_s,
+        )
+        tally = run.tally
+        bench.phases[name] = {
+            "rate": rate,
+            "scheduled": run.scheduled,
+            "opens": tally.created,
+            "non_201": dict(tally.statuses - Counter({"201": tally.created, "unsent": run.unsent})),
+            "unsent_censored": run.unsent,
+            "seconds": round(run.elapsed, 2),
+            "stalled": tally.stalled,
+            "generator_lateness_p99_ms": round(run.lateness_ms_p99, 2),
+            "latency_from_schedule": latency_summary(tally.latencies),
+            "cpu": cpu.stop(),
+        }
+        if not tally.stalled:
+            p50 = percentile(tally.latencies, 50) * 1000
+            p99 = percentile(tally.latencies, 99) * 1000
+            achieved = tally.created / run.elapsed
+        await bench.settle(name, tally)
+    results.add(f"intake.open.p50_ms_at_{label}", p50, "ms")
+    results.add(f"intake.open.p99_ms_at_{label}", p99, "ms")
+    results.add(f"intake.open.achieved_rps_at_{label}", achieved, "opens/s", rate)
+
+
+async def profiled_c64(bench: Bench, py_spy: str) -> tuple[Tally, Json]:
+    """A separate c64 run with py-spy sampling intake (so the measured c64 figure carries no profiler)."""
+    seconds = max(1, round(bench.options.seconds))
+    log(f"profile: py-spy on intake during a {seconds} s c64 run ...")
+    raw_path = DATA / "intake-c64.raw.txt"
+    speedscope_path = DATA / "intake-c64.speedscope.json"
+    spy = await asyncio.create_subprocess_exec(
+        *[py_spy, "record", "--pid", str(bench.intake.process.pid), "--duration", str(seconds), "--rate", "100"],
+        *["--format", "raw", "--output", str(raw_path)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    await asyncio.sleep(0.5)  # py-spy attaches
+    tally, elapsed = await closed_loop(
+        bench.intake.url, bench.token, bench.opener, clients=64, seconds=seconds, stall_s=bench.options.stall_s
+    )
+    try:
+        _, err = await asyncio.wait_for(spy.communicate(), 30)
+    except TimeoutError:
+        spy.kill()
+        _, err = await spy.communicate()
+    profile: Json = {"opens_per_s_under_profiler": round(tally.created / elapsed, 1), "raw_file": str(raw_path)}
+    if spy.returncode:
+        profile["error"] = err.decode(errors="replace")[-500:]
+    if raw_path.is_file():
+        profile |= summarise_profile(raw_path.read_text())
+        with contextlib.suppress(OSError):
+            convert_to_speedscope(raw_path, speedscope_path)
+            profile["speedscope_file"] = str(speedscope_path)
+    return tally, profile
+
+
 def machine_facts() -> Json:
     def git(*args: str) -> str | None:
         try:
@@ -988,21 +1210,15 @@ def machine_facts() -> Json:
         except (OSError, subprocess.CalledProcessError):
             return None
 
-    model = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if "model name" in line
-        ),
-        platform.processor(),
-    )
+    cpuinfo = Path("/proc/cpuinfo").read_text().splitlines() if Path("/proc/cpuinfo").is_file() else []
+    model = next((line.split(":", 1)[1].strip() for line in cpuinfo if "model name" in line), platform.processor())
     return {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "git_commit": git("rev-parse", "HEAD"),
         "git_dirty": bool(git("status", "--porcelain")),
         "cpu_count": os.cpu_count(),
         "cpu_model": model,
-        "load_average_at_start": list(os.getloadavg()),
+        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
         "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
         "python": platform.python_version(),
         "platform": platform.platform(),
@@ -1020,39 +1236,41 @@ def table(results: Results) -> str:
         rows.append(
             (
                 name,
-                f"{metric.value:,.2f}",
+                "-" if data["value"] is None else f"{data['value']:,.2f}",
                 metric.unit,
-                "-" if metric.baseline is None else f"{metric.baseline:,.2f}",
+                "-" if data["baseline"] is None else f"{data['baseline']:,.2f}",
                 "-" if data["ratio"] is None else f"{data['ratio']:.3f}",
             )
         )
     widths = [max(len(row[i]) for row in rows) for i in range(5)]
     lines = []
     for n, row in enumerate(rows):
-        cells = [row[0].ljust(widths[0]), *(c.rjust(w) for c, w in zip(row[1:], widths[1:], strict=True))]
-        cells[2] = row[2].ljust(widths[2])
+        cells = [row[0].ljust(widths[0]), row[1].rjust(widths[1]), row[2].ljust(widths[2])]
+        cells += [row[3].rjust(widths[3]), row[4].rjust(widths[4])]
         lines.append("  ".join(cells))
         if n == 0:
             lines.append("  ".join("-" * w for w in widths))
     meta = results.meta
-    if "phases" in meta and "c64" in meta["phases"]:
-        split = meta["phases"]["c64"]["cpu"]
-        by_process = ", ".join(f"{k} {v:.2f}" for k, v in split["busy_cores_by_process"].items())
-        lines.append("")
-        lines.append(
-            f"CPU during c64 ({split['cores']} cores): {by_process}, other processes "
-            f"{split['busy_cores_other_processes']:.2f}, idle {split['machine_idle_cores']:.2f} (in cores)"
-        )
+    for name, phase in meta.get("phases", {}).items():
+        if phase.get("stalled") or phase.get("skipped"):
+            lines.append(f"{name}: " + ("STALLED" if phase.get("stalled") else f"skipped ({phase['skipped']})"))
+    cpu = meta.get("phases", {}).get("c64", {}).get("cpu")
+    if cpu:
+        by_process = ", ".join(f"{k} {v:.2f}" for k, v in cpu["busy_cores_by_process"].items())
+        lines += [
+            "",
+            f"CPU during c64, in cores of {cpu['cores']}: {by_process}, "
+            f"other processes {cpu['busy_cores_other_processes']:.2f}, idle {cpu['machine_idle_cores']:.2f}",
+        ]
     profile = meta.get("profile")
     if profile and profile.get("samples"):
-        lines.append("")
-        lines.append(f"intake profile during c64 ({profile['samples']} samples, innermost frame):")
-        lines.extend(f"  {v:5.1f}%  {k}" for k, v in profile["self_percent_by_area"].items())
-        lines.append("inclusive (time spent below):")
-        lines.extend(f"  {v:5.1f}%  {k}" for k, v in profile["inclusive_percent"].items())
+        lines += ["", f"intake profile during c64 ({profile['samples']} samples), by innermost frame:"]
+        lines += [f"  {v:5.1f}%  {k}" for k, v in profile["self_percent_by_area"].items()]
+        lines.append("time spent below:")
+        lines += [f"  {v:5.1f}%  {k}" for k, v in profile["inclusive_percent"].items()]
     if "verification" in meta:
-        lines.append("")
-        lines.append(f"verification: {json.dumps(meta['verification'])}")
+        shown = {k: v for k, v in meta["verification"].items() if k != "non_201_examples"}
+        lines += ["", f"verification: {json.dumps(shown)}"]
     return "\n".join(lines)
 
 
@@ -1061,6 +1279,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=10.0, help="length of each load phase (default 10)")
     parser.add_argument("--rate", type=float, default=500.0, help="open-loop opens per second (default 500)")
     parser.add_argument("--max-in-flight", type=int, default=256, help="open-loop concurrency cap (default 256)")
+    parser.add_argument(
+        "--stall-seconds", type=float, default=10.0, help="no answer for this long ends a phase as stalled"
+    )
     parser.add_argument("--no-profile", action="store_true", help="skip the py-spy profile of intake")
     parser.add_argument("--no-install", action="store_true", help="do not pip-install py-spy into /tmp if missing")
     parser.add_argument("--no-recurring", action="store_true", help="skip the recurring-customer variant")
@@ -1070,19 +1291,22 @@ def main(argv: list[str] | None = None) -> int:
         seconds=args.seconds,
         rate=args.rate,
         max_in_flight=args.max_in_flight,
+        stall_s=args.stall_seconds,
         profile=not args.no_profile,
         install_py_spy=not args.no_install,
         recurring=not args.no_recurring,
     )
     results = asyncio.run(run(options))
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    tmp = args.output.with_suffix(".json.tmp")
+    output: Path = args.output.resolve()
+    output.parent.mkdir(parents=True, exist_ok=True)
+    tmp = output.with_name(output.name + ".tmp")
     tmp.write_text(json.dumps(results.as_json(), indent=2, allow_nan=False, default=str) + "\n")
-    tmp.replace(args.output)
+    tmp.replace(output)
     print(table(results))
-    print(f"\nwritten to {args.output.relative_to(ROOT) if args.output.is_relative_to(ROOT) else args.output}")
+    print(f"\nwritten to {output.relative_to(ROOT) if output.is_relative_to(ROOT) else output}")
     verification = results.meta.get("verification", {})
-    return 1 if verification.get("opened_but_not_on_topic") else 0
+    valid = not verification.get("opened_but_not_on_topic") and not verification.get("store_stopped_answering_after")
+    return 0 if valid else 1
 
 
 if __name__ == "__main__":

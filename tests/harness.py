@@ -218,8 +218,11 @@ def auth_headers() -> dict[str, str]:
     return {"authorization": f"Bearer {API_TOKEN}"}
 
 
-async def read_topic(bootstrap: str, topic: str, *, at_least: int, wait_s: float = 30.0) -> list[Any]:
-    """Every record on `topic` from the beginning, waiting until there are at least `at_least`."""
+async def read_topic(
+    bootstrap: str, topic: str, *, at_least: int, wait_s: float = 30.0, keys: set[bytes] | None = None
+) -> list[Any]:
+    """Every record on `topic` from the beginning, waiting until there are at least `at_least` (and, if given,
+    until every key in `keys` has been seen)."""
     from aiokafka import AIOKafkaConsumer
 
     consumer = AIOKafkaConsumer(
@@ -233,7 +236,7 @@ async def read_topic(bootstrap: str, topic: str, *, at_least: int, wait_s: float
             batches = await consumer.getmany(timeout_ms=500)
             for batch in batches.values():
                 records.extend(batch)
-            if len(records) >= at_least:
+            if len(records) >= at_least and (keys is None or keys <= {r.key for r in records}):
                 # one more short poll, so that extra (duplicate) records would be seen too
                 for batch in (await consumer.getmany(timeout_ms=1000)).values():
                     records.extend(batch)

@@ -11,6 +11,8 @@ FerretDB's own SQLite backend (SOURCE_EDITS), because upstream makes every looku
   returns (FilterIterator/FilterDocument; $match stages likewise), so the edit only skips rows that cannot match.
 * Even that ``WHERE _id = ?`` missed the _id index (the query spells the JSON path differently from the index
   expression), so SQLite still scanned the table; the second edit makes the spellings agree.
+* An update needs two pooled connections at once; with 100 per database, 100 concurrent updates deadlock.
+  The third edit raises the pool to 1000 (clients keep their own pools far smaller).
 
 Filters whose _id is an operator (``{_id: {"$in": [...]}}``) or another type are still not pushed down.
 
@@ -87,6 +89,19 @@ SOURCE_EDITS: tuple[SourceEdit, ...] = (
             "\t// Switchboard patch (deploy/local/ferretdb.py): a label, as in the _id index expression (not the\n"
             "\t// equivalent path '$._id'), so that SQLite uses that index.\n"
             "\tIDColumn = DefaultColumn + \"->'_id'\"\n"
+        ),
+        count=1,
+    ),
+    # An update holds the query's rows (one pooled connection) while it opens its write transaction (a
+    # second one). With 100 connections per database, 100 concurrent updates each hold one and wait for
+    # another forever: FerretDB deadlocks. A larger pool, with clients capped well below it (Switchboard's
+    # MONGODB_MAX_POOL_SIZE defaults to 32), keeps every update able to get its second connection.
+    SourceEdit(
+        path="internal/backends/sqlite/metadata/pool/opendb.go",
+        old="\tdb.SetMaxIdleConns(100)\n\tdb.SetMaxOpenConns(100)\n",
+        new=(
+            "\t// Switchboard patch (deploy/local/ferretdb.py): room for two connections per client operation.\n"
+            "\tdb.SetMaxIdleConns(100)\n\tdb.SetMaxOpenConns(1000)\n"
         ),
         count=1,
     ),

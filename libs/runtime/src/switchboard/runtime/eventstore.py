@@ -12,6 +12,7 @@ change, a cached history is only ever extended, by probing for the commit after 
 
 from __future__ import annotations
 
+import contextlib
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 from switchboard.events import Envelope, EventPayload, decode
 
-from .outbox import commit_document, commit_id, ensure_outbox_indexes
+from .outbox import commit_document, commit_id, ensure_outbox_indexes, pending_marker
 
 Document = dict[str, Any]
 
@@ -52,19 +53,37 @@ class Stream:
 class EventStore:
     """Subjects' histories in one collection of commits, which is also the outbox."""
 
-    def __init__(self, commits: AsyncCollection[Document], *, source: str, namespace: str, cache_size: int = 20_000):
+    def __init__(
+        self,
+        commits: AsyncCollection[Document],
+        pending: AsyncCollection[Document],
+        *,
+        source: str,
+        namespace: str,
+        cache_size: int = 20_000,
+    ):
         self.commits = commits
+        self.pending = pending
         self._source = source
         self._namespace = namespace
         self._cache: OrderedDict[str, Stream] = OrderedDict()
         self._cache_size = cache_size
 
     async def setup(self) -> None:
-        await ensure_outbox_indexes(self.commits)
+        await ensure_outbox_indexes(self.pending)
 
-    async def read(self, subject: str) -> Stream:
-        """The subject's whole history (an empty stream when it has none)."""
-        stream = self._cache.get(subject) or Stream(subject)
+    async def read(self, subject: str, *, fresh: bool = True) -> Stream:
+        """The subject's whole history (an empty stream when it has none).
+
+        `fresh=False` answers from memory when it can: for a write about to be appended, a stale
+        history is harmless, because the append then collides with the commit it missed and the
+        writer reads again. Reads shown to people always look for newer commits.
+        """
+        cached = self._cache.get(subject)
+        if cached is not None and not fresh:
+            self._cache.move_to_end(subject)
+            return cached
+        stream = cached or Stream(subject)
         events = list(stream.events)
         answered = dict(stream.answered)
         last = stream.last_commit
@@ -76,10 +95,10 @@ class EventStore:
                     "response": commit.get("response"),
                 }
             last = commit["_id"]
-        fresh = Stream(subject, tuple(events), last, answered)
-        if fresh.version:
-            self._remember(fresh)
-        return fresh
+        current = Stream(subject, tuple(events), last, answered)
+        if current.version:
+            self._remember(current)
+        return current
 
     async def append(
         self,
@@ -115,6 +134,10 @@ class EventStore:
         commit = commit_document(envelopes, namespace=self._namespace, previous=stream.last_commit)
         if request_key is not None:
             commit |= {"request_key": request_key, "request_hash": request_hash, "response": response}
+        marker = pending_marker(commit)
+        # An upsert: a writer that loses the race below must not disturb the winner's marker.
+        with contextlib.suppress(DuplicateKeyError):  # a concurrent writer's marker: just as good
+            await self.pending.replace_one({"_id": marker["_id"]}, marker, upsert=True)
         try:
             await self.commits.insert_one(commit)
         except DuplicateKeyError as exc:

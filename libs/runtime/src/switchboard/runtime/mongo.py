@@ -20,6 +20,7 @@ def make_client(settings: ServiceSettings, *, service: str) -> AsyncMongoClient[
         serverSelectionTimeoutMS=3000,
         connectTimeoutMS=3000,
         tz_aware=True,
+        maxPoolSize=settings.mongodb_max_pool_size,
     )
 
 

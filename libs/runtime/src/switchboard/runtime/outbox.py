@@ -1,14 +1,18 @@
 """The outbox relay: events stored with the state change are published to Kafka afterwards, in order.
 
 Services never write to Mongo and Kafka in one breath. A command's events are stored as one commit
-document (all or nothing) marked unpublished; this relay publishes them with the idempotent, acks=all
-producer and then marks them published. A crash between the two publishes a commit again after the
-restart, which consumers de-duplicate by event id; nothing stored is ever lost.
+document (all or nothing); just before it, a small *pending* marker with the commit's id is written.
+This relay publishes commits with the idempotent, acks=all producer and then deletes their markers.
+A crash between the two publishes a commit again after the restart, which consumers de-duplicate by
+event id; nothing stored is ever lost. The markers live in their own small collection, so finding
+what is unpublished never reads the (ever growing) commits - FerretDB would scan them all.
 
 Each process publishes its own commits straight away (handed over in memory, no polling), but only
 after the subject's previous commit is published, so one ticket's events reach Kafka in order even
 with several replicas writing. Whatever is left behind - a crash, a predecessor not yet published -
-is found by a sweep that one replica at a time runs, holding a lease in Mongo.
+is found by a sweep over the markers that one replica at a time runs, holding a lease in Mongo.
+A marker whose commit never arrived (the writer lost a race or died in between) is dropped after a
+minute.
 
 Every look-up is by `_id`, the one filter FerretDB's SQLite backend answers from an index.
 """
@@ -27,7 +31,7 @@ from typing import Any
 import structlog
 from faststream.kafka import KafkaBroker
 from prometheus_client import Counter, Gauge
-from pymongo import ASCENDING, ReturnDocument, UpdateOne
+from pymongo import ASCENDING, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 from switchboard.events import Envelope, encode
@@ -37,7 +41,8 @@ log = structlog.get_logger(__name__)
 
 Document = dict[str, Any]
 PUBLISHED = Counter("switchboard_outbox_published_total", "Events the outbox relay published.", ["service"])
-SWEPT = Gauge("switchboard_outbox_unpublished", "Unpublished commits the last sweep found.", ["service"])
+SWEPT = Gauge("switchboard_outbox_unpublished", "Pending markers the last sweep found.", ["service"])
+ORPHAN_AFTER = timedelta(minutes=1)
 
 
 def commit_id(subject: str, first_sequence: int) -> str:
@@ -75,13 +80,17 @@ def commit_document(envelopes: Sequence[Envelope], *, namespace: str, previous: 
         "previous": previous,
         "records": records,
         "stored_at": datetime.now(UTC),
-        "published": False,
     }
 
 
-async def ensure_outbox_indexes(commits: AsyncCollection[Document]) -> None:
-    """Lets MongoDB find unpublished commits without a scan (FerretDB scans; the sweep is rare)."""
-    await commits.create_index([("published", ASCENDING), ("stored_at", ASCENDING)], name="unpublished")
+def pending_marker(commit: Document) -> Document:
+    """What the sweep needs to find an unpublished commit, written just before the commit itself."""
+    return {"_id": commit["_id"], "subject": commit["subject"], "stored_at": commit["stored_at"]}
+
+
+async def ensure_outbox_indexes(pending: AsyncCollection[Document]) -> None:
+    """Lets MongoDB sweep the markers in storing order without sorting them all."""
+    await pending.create_index([("stored_at", ASCENDING)], name="stored_at")
 
 
 class OutboxRelay:
@@ -92,19 +101,23 @@ class OutboxRelay:
         *,
         broker: KafkaBroker,
         commits: AsyncCollection[Document],
+        pending: AsyncCollection[Document],
         leases: AsyncCollection[Document],
         service: str,
         batch_size: int = 500,
         sweep_interval_s: float = 2.0,
         lease_ttl_s: float = 10.0,
+        grace_s: float = 3.0,
     ) -> None:
         self._broker = broker
         self._commits = commits
+        self._pending = pending
         self._leases = leases
         self._service = service
         self._batch = batch_size
         self._sweep_every = sweep_interval_s
         self._ttl = timedelta(seconds=lease_ttl_s)
+        self._grace = timedelta(seconds=grace_s)
         self._me = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self._queue: asyncio.Queue[Document] = asyncio.Queue()
         self._published: OrderedDict[str, None] = OrderedDict()  # recently published commit ids
@@ -166,12 +179,25 @@ class OutboxRelay:
                 log.warning("outbox sweep failed; retrying", exc_info=True)
 
     async def sweep_once(self) -> int:
-        """Publish one batch of unpublished commits found in Mongo; returns how many were found."""
-        found = await self._commits.find({"published": False}).sort("stored_at", ASCENDING).limit(self._batch).to_list()
-        SWEPT.labels(self._service).set(len(found))
+        """Publish one batch of the commits pending markers name; returns how many markers were looked at."""
+        # Markers younger than the grace period belong to a writer's own relay, which is publishing them now;
+        # sweeping them too would only send them twice.
+        settled = {"stored_at": {"$lt": _now() - self._grace}}
+        markers = await self._pending.find(settled).sort("stored_at", ASCENDING).limit(self._batch).to_list()
+        SWEPT.labels(self._service).set(len(markers))
+        found: list[Document] = []
+        orphans: list[str] = []
+        for marker in markers:
+            commit = await self._commits.find_one({"_id": marker["_id"]})
+            if commit is not None:
+                found.append(commit)
+            elif _now() - _aware(marker["stored_at"]) > ORPHAN_AFTER:
+                orphans.append(marker["_id"])
+        if orphans:
+            await self._pending.delete_many({"_id": {"$in": orphans}})
         if found:
             await self.publish(found)
-        return len(found)
+        return len(markers)
 
     async def publish(self, commits: Sequence[Document]) -> int:
         """Publish commits whose predecessor is published, in subject order; returns how many went out."""
@@ -197,19 +223,15 @@ class OutboxRelay:
             for record in commit["records"]
         ]
         await asyncio.gather(*futures)
-        now = _now()
-        await self._commits.bulk_write(
-            [UpdateOne({"_id": c["_id"]}, {"$set": {"published": True, "published_at": now}}) for c in ready],
-            ordered=False,
-        )
+        await self._pending.delete_many({"_id": {"$in": [c["_id"] for c in ready]}})
         for commit in ready:
             self._remember(commit["_id"])
         PUBLISHED.labels(self._service).inc(len(futures))
         return len(ready)
 
     async def _is_published(self, commit: str) -> bool:
-        doc = await self._commits.find_one({"_id": commit}, {"published": 1})
-        if doc is not None and doc.get("published"):
+        """A stored commit without a pending marker has been published."""
+        if await self._pending.find_one({"_id": commit}) is None:
             self._remember(commit)
             return True
         return False
@@ -235,3 +257,7 @@ class OutboxRelay:
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -30,6 +30,14 @@ class ServiceSettings(BaseSettings):
         validation_alias=_shared("MONGODB_URI"),
         description="MongoDB (or FerretDB) connection string; may hold credentials.",
     )
+    mongodb_max_pool_size: int = Field(
+        default=32,
+        ge=1,
+        le=500,
+        validation_alias=_shared("MONGODB_MAX_POOL_SIZE"),
+        description="Connections per process to Mongo. Kept small: FerretDB deadlocks when a database gets as "
+        "many concurrent updates as its own pool has connections.",
+    )
     namespace: str = Field(
         default="",
         validation_alias=_shared("SWITCHBOARD_NAMESPACE"),

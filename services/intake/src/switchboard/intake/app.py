@@ -31,7 +31,13 @@ def create_app(settings: IntakeSettings | None = None, *, store: IntakeStore | N
     for topic in (TICKETS, INTERACTIONS, CUSTOMERS):
         declare_publisher(runtime.broker, topic, namespace=settings.namespace)
     store = store or IntakeStore(runtime.db, namespace=settings.namespace)
-    relay = OutboxRelay(broker=runtime.broker, commits=store.events.commits, leases=store.leases, service=SERVICE)
+    relay = OutboxRelay(
+        broker=runtime.broker,
+        commits=store.events.commits,
+        pending=store.events.pending,
+        leases=store.leases,
+        service=SERVICE,
+    )
     intake = Intake(store=store, relay=relay)
     identify = Identify(intake, phone_region=settings.default_phone_region, languages=settings.languages)
     inbound = Inbound(

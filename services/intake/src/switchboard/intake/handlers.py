@@ -98,7 +98,8 @@ class Intake:
         for attempt in range(ATTEMPTS):
             if attempt:
                 await asyncio.sleep(random.uniform(0, 0.01 * 2**attempt))
-            ticket, stream = await self.ticket(ticket_id)
+            stream = await self.store.events.read(ticket_id, fresh=attempt > 0)
+            ticket = tickets.fold(ticket_id, stream.payloads)
             if request.key is not None and request.key in stream.answered:
                 return self._replay(stream.answered[request.key], request)
             now = self.clock()
@@ -139,8 +140,10 @@ class Intake:
         self, command: tickets.OpenTicket, request: Request, respond: Callable[[tickets.Ticket], Document] | None = None
     ) -> Outcome:
         """Open a ticket; its look-ups (reference, the customer's tickets) are written first, see store.py."""
-        await self.store.remember_reference(command.reference, command.ticket_id)
-        await self.store.add_customer_ticket(command.customer_id, command.ticket_id)
+        await asyncio.gather(
+            self.store.remember_reference(command.reference, command.ticket_id),
+            self.store.add_customer_ticket(command.customer_id, command.ticket_id),
+        )
         return await self.execute(
             command.ticket_id,
             lambda t, now: tickets.decide(t, command, now=now),
@@ -181,8 +184,8 @@ class Intake:
 
     # customers -------------------------------------------------------------------------------------------
 
-    async def customer(self, customer_id: str) -> customers.Customer:
-        stream = await self.store.events.read(customer_id)
+    async def customer(self, customer_id: str, *, fresh: bool = True) -> customers.Customer:
+        stream = await self.store.events.read(customer_id, fresh=fresh)
         state = customers.Customer(customer_id)
         for event in stream.payloads:
             state = customers.evolve_customer(state, event)  # type: ignore[arg-type]
@@ -197,8 +200,8 @@ class Intake:
     async def _upsert_customer(
         self, customer_id: str, changes: customers.CustomerChanges, request: Request, *, must_exist: bool
     ) -> Outcome:
-        for _ in range(ATTEMPTS):
-            stream = await self.store.events.read(customer_id)
+        for attempt in range(ATTEMPTS):
+            stream = await self.store.events.read(customer_id, fresh=attempt > 0)
             if request.key is not None and request.key in stream.answered:
                 return self._replay(stream.answered[request.key], request)
             current = customers.Customer(customer_id)
@@ -242,10 +245,12 @@ class Intake:
         self, identities: list[str], changes: customers.CustomerChanges, request: Request
     ) -> customers.Customer:
         """The known customer behind these identities, or a new one (with an id a retry derives again)."""
-        customer_id = await self.find_customer(identities) or derived_id("customer", identities[0])
-        existing = await self.customer(customer_id)
-        if existing.exists:
-            return existing
+        known = await self.find_customer(identities)
+        if known is not None:
+            existing = await self.customer(known, fresh=False)
+            if existing.exists:
+                return existing
+        customer_id = known or derived_id("customer", identities[0])
         if changes.account_id is None:
             domain_owner = await self._account_for(identities)
             if domain_owner is not None:
@@ -253,7 +258,7 @@ class Intake:
         await self.upsert_customer(
             customer_id, changes, Request(correlation_id=request.correlation_id), must_exist=False
         )
-        return await self.customer(customer_id)
+        return await self.customer(customer_id, fresh=False)
 
     async def _account_for(self, identities: list[str]) -> str | None:
         for identity in identities:
@@ -279,8 +284,8 @@ class Intake:
     async def _upsert_account(
         self, account_id: str, changes: customers.AccountChanges, request: Request, *, must_exist: bool
     ) -> Outcome:
-        for _ in range(ATTEMPTS):
-            stream = await self.store.events.read(account_id)
+        for attempt in range(ATTEMPTS):
+            stream = await self.store.events.read(account_id, fresh=attempt > 0)
             if request.key is not None and request.key in stream.answered:
                 return self._replay(stream.answered[request.key], request)
             current = customers.Account(account_id)

@@ -32,7 +32,7 @@ class IntakeStore:
     """Intake's collections, each used by key only."""
 
     def __init__(self, db: AsyncDatabase[Document], *, namespace: str, reference_block: int = 100) -> None:
-        self.events = EventStore(db["commits"], source=SOURCE, namespace=namespace)
+        self.events = EventStore(db["commits"], db["outbox_pending"], source=SOURCE, namespace=namespace)
         self.leases = db["leases"]
         self._refs = db["ticket_refs"]
         self._identities = db["identities"]
