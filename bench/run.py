@@ -694,6 +694,7 @@ def intake_process(env: dict[str, str]) -> Iterator[Intake]:
 @contextlib.asynccontextmanager
 async def servers() -> AsyncIterator[infra.Endpoints]:
     if not (os.environ.get("KAFKA_BOOTSTRAP_SERVERS") and os.environ.get("MONGODB_URI")):
+        await asyncio.to_thread(infra.down, data=DATA)  # leftovers of an interrupted run, by their pid files
         shutil.rmtree(DATA, ignore_errors=True)  # every run starts from empty servers
     DATA.mkdir(parents=True, exist_ok=True)
     ends = await asyncio.to_thread(infra.up, data=DATA, kafka_port=KAFKA_PORT, mongo_port=MONGO_PORT)
@@ -1083,7 +1084,12 @@ async def measure_intake(bench: Bench, py_spy: str | None) -> None:
 
     if py_spy is not None and not bench.wedged:
         tally, profile = await profiled_c64(bench, py_spy)
-        bench.phases["c64_profiled"] = {"opens": tally.created, "stalled": tally.stalled}
+        bench.phases["c64_profiled"] = {
+            "opens": tally.created,
+            "opens_per_s": profile["opens_per_s_under_profiler"],
+            "stalled": tally.stalled,
+            "latency": latency_summary(tally.latencies),
+        }
         results.meta["profile"] = profile
         await bench.settle("c64_profiled", tally)
 
@@ -1229,39 +1235,58 @@ def machine_facts() -> Json:
 # output
 
 
-def table(results: Results) -> str:
-    rows = [("metric", "value", "unit", "baseline", "ratio")]
-    for name, metric in results.metrics.items():
-        data = metric.as_json()
-        rows.append(
-            (
-                name,
-                "-" if data["value"] is None else f"{data['value']:,.2f}",
-                metric.unit,
-                "-" if data["baseline"] is None else f"{data['baseline']:,.2f}",
-                "-" if data["ratio"] is None else f"{data['ratio']:.3f}",
-            )
-        )
-    widths = [max(len(row[i]) for row in rows) for i in range(5)]
+def render(rows: list[tuple[str, ...]], left: set[int]) -> list[str]:
+    """Rows as aligned columns (the first row is the header); columns in `left` are left-aligned."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = []
     for n, row in enumerate(rows):
-        cells = [row[0].ljust(widths[0]), row[1].rjust(widths[1]), row[2].ljust(widths[2])]
-        cells += [row[3].rjust(widths[3]), row[4].rjust(widths[4])]
-        lines.append("  ".join(cells))
+        cells = [c.ljust(w) if i in left else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True))]
+        lines.append("  ".join(cells).rstrip())
         if n == 0:
             lines.append("  ".join("-" * w for w in widths))
+    return lines
+
+
+def number(value: Any, digits: int = 2) -> str:
+    return "-" if value is None else f"{value:,.{digits}f}"
+
+
+def table(results: Results) -> str:
+    rows: list[tuple[str, ...]] = [("metric", "value", "unit", "baseline", "ratio")]
+    for name, metric in results.metrics.items():
+        data = metric.as_json()
+        rows.append((name, number(data["value"]), metric.unit, number(data["baseline"]), number(data["ratio"], 3)))
+    lines = render(rows, left={0, 2})
     meta = results.meta
-    for name, phase in meta.get("phases", {}).items():
-        if phase.get("stalled") or phase.get("skipped"):
-            lines.append(f"{name}: " + ("STALLED" if phase.get("stalled") else f"skipped ({phase['skipped']})"))
-    cpu = meta.get("phases", {}).get("c64", {}).get("cpu")
-    if cpu:
-        by_process = ", ".join(f"{k} {v:.2f}" for k, v in cpu["busy_cores_by_process"].items())
-        lines += [
-            "",
-            f"CPU during c64, in cores of {cpu['cores']}: {by_process}, "
-            f"other processes {cpu['busy_cores_other_processes']:.2f}, idle {cpu['machine_idle_cores']:.2f}",
-        ]
+    phases: dict[str, Json] = meta.get("phases", {})
+    rows = [("phase", "opens/s", "p50 ms", "p99 ms", "cmds/open", "CPU cores: intake", "ferretdb", "kafka", "client")]
+    rows[0] += ("others", "idle")
+    for name, phase in phases.items():
+        if phase.get("skipped"):
+            rows.append((name, "skipped", *[""] * 9))
+            continue
+        latency = phase.get("latency") or phase.get("latency_from_schedule") or {}
+        cpu = phase.get("cpu", {})
+        cores = cpu.get("busy_cores_by_process", {})
+        rate = phase.get("opens_per_s") or (phase["opens"] / phase["seconds"] if phase.get("seconds") else None)
+        rows.append(
+            (
+                name + (" STALLED" if phase.get("stalled") else ""),
+                number(rate, 1),
+                number(latency.get("p50_ms"), 1),
+                number(latency.get("p99_ms"), 1),
+                number(phase.get("mongo_commands_per_open", {}).get("total"), 1),
+                number(cores.get("intake")),
+                number(cores.get("ferretdb")),
+                number(cores.get("kafka")),
+                number(cores.get("bench client")),
+                number(cpu.get("busy_cores_other_processes")),
+                number(cpu.get("machine_idle_cores")),
+            )
+        )
+    if len(rows) > 1:
+        lines += ["", f"phases ({meta.get('cpu_count')} cores; 'others' = processes this run did not start):"]
+        lines += render(rows, left={0})
     profile = meta.get("profile")
     if profile and profile.get("samples"):
         lines += ["", f"intake profile during c64 ({profile['samples']} samples), by innermost frame:"]
