@@ -95,6 +95,9 @@ ALL: tuple[Topic, ...] = (TICKETS, INTERACTIONS, CUSTOMERS, ROUTING, SLA, FEEDBA
 #: Poison messages land here, unchanged, with the error in headers. Not part of the catalogue.
 DEADLETTER_NAME = "support.deadletter"
 
+#: Routing's internal, single-partition log of assignment inputs (one order, one writer). Not for subscribers.
+ROUTING_BOARD_NAME = "internal.routing.board"
+
 
 def event_type(model: type[EventPayload]) -> str:
     """The literal `type` of a payload class, e.g. 'support.ticket.opened.v1'."""

@@ -65,6 +65,20 @@ async def ensure_topics(settings: ServiceSettings, topics: tuple[Topic, ...] = A
         await admin.close()
 
 
+async def ensure_topic(settings: ServiceSettings, name: str, *, partitions: int) -> str:
+    """Create one topic (namespaced) with a fixed partition count, if missing."""
+    qualified = f"{settings.namespace}.{name}" if settings.namespace else name
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers.split(","))
+    await admin.start()
+    try:
+        if qualified not in set(await admin.list_topics()):
+            with contextlib.suppress(TopicAlreadyExistsError):
+                await admin.create_topics([NewTopic(qualified, partitions, settings.topic_replication)])
+        return qualified
+    finally:
+        await admin.close()
+
+
 def deadletter_topic(settings: ServiceSettings) -> str:
     """The dead-letter topic's name on the broker."""
     return f"{settings.namespace}.{DEADLETTER_NAME}" if settings.namespace else DEADLETTER_NAME

@@ -49,6 +49,7 @@ class Runtime:
     on_start: list[Hook] = field(default_factory=list)
     on_stop: list[Hook] = field(default_factory=list)
     background: list[Background] = field(default_factory=list)
+    on_ready: list[Hook] = field(default_factory=list)  # after Kafka is connected, before background loops
     checks: list[tuple[str, ReadinessCheck]] = field(default_factory=list)
 
     @classmethod
@@ -116,6 +117,8 @@ class Runtime:
         for hook in self.on_start:
             await hook()
         await self.broker.start()
+        for hook in self.on_ready:
+            await hook()
         for task in self.background:
             task.start()
         log.info("service started", port=self.settings.port, namespace=self.settings.namespace or None)

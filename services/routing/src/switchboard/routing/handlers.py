@@ -1,12 +1,202 @@
-"""Routing's event handlers. The foundation only consumes (so offsets, dead letters and readiness are real);
-the domain reactions arrive with routing's own issue."""
+"""Routing's reactions to the platform's events: route opened tickets, feed the assigner, escalate.
+
+Per ticket and idempotent: a decision's event id derives from its cause, is stored before it is
+published, and a redelivered cause finds its decision already in the ticket's routing history.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
-from switchboard.events import Envelope
+import structlog
+from switchboard.events import Envelope, EventPayload, reaction_id
+from switchboard.events.common import TicketStatus, Tier
+from switchboard.events.customers import AccountUpserted
+from switchboard.events.feedback import FollowUpRequested
+from switchboard.events.interactions import InteractionRecorded
+from switchboard.events.routing import TicketEscalated, TicketHandedOff
+from switchboard.events.sla import SlaBreached, SlaWarning
+from switchboard.events.tickets import TicketOpened, TicketStatusChanged
+from switchboard.runtime.eventstore import ConcurrencyConflict
+from switchboard.runtime.outbox import OutboxRelay
+
+from .board import Assigner, BoardInput
+from .domain.escalation import Cause, TicketTier, escalate
+from .domain.roster import RosterError
+from .domain.rules import RuleSet, TicketFacts, route
+from .domain.skills import skills_from_wire
+from .models import roster_from_document
+from .store import RoutingStore
+
+log = structlog.get_logger(__name__)
 
 
-async def on_events(batch: Sequence[Envelope]) -> None:
-    """Nothing to do yet: decoding (and dead-lettering what does not decode) happened in the consumer."""
+class Routing:
+    """The use cases behind routing's consumer."""
+
+    def __init__(self, *, store: RoutingStore, relay: OutboxRelay, assigner: Assigner) -> None:
+        self.store = store
+        self.relay = relay
+        self.assigner = assigner
+        self.rules: RuleSet | None = None
+
+    async def on_events(self, batch: Sequence[Envelope]) -> None:
+        for envelope in batch:
+            await self.on_event(envelope)
+
+    async def on_event(self, envelope: Envelope) -> None:
+        match envelope.data:
+            case AccountUpserted() as account:
+                await self.store.remember_account(
+                    account.account_id, tier=account.tier, key_account=account.key_account, name=account.name
+                )
+            case TicketOpened() as opened:
+                await self.route_opened(envelope, opened)
+            case TicketStatusChanged(to_status=TicketStatus.SOLVED | TicketStatus.CLOSED) as changed:
+                await self.assigner.submit(
+                    BoardInput(
+                        id=envelope.id,
+                        kind="released",
+                        time=changed.changed_at,
+                        ticket_id=changed.ticket_id,
+                        reason="solved",
+                    )
+                )
+            case InteractionRecorded(author_type="agent", public=True) as reply if reply.author_id:
+                await self.assigner.submit(
+                    BoardInput(
+                        id=envelope.id,
+                        kind="responded",
+                        time=reply.occurred_at,
+                        ticket_id=reply.ticket_id,
+                        agent_id=reply.author_id,
+                    )
+                )
+            case SlaWarning() as warning:
+                await self.escalate(warning.ticket_id, Cause.sla_warning(warning, event_id=envelope.id), envelope)
+            case SlaBreached() as breach:
+                await self.escalate(breach.ticket_id, Cause.sla_breach(breach, event_id=envelope.id), envelope)
+            case FollowUpRequested() as follow_up:
+                await self.escalate(follow_up.ticket_id, Cause.follow_up(follow_up, event_id=envelope.id), envelope)
+
+    async def route_opened(self, envelope: Envelope, opened: TicketOpened) -> None:
+        account = await self.store.account(opened.requester.account_id)
+        facts = TicketFacts.from_opened(
+            opened,
+            account_tier=account.get("tier") if account else None,
+            key_account=bool(account and account.get("key_account")),
+        )
+        assert self.rules is not None, "rules are loaded at start"
+        decision = route(self.rules, facts)
+        routed = decision.to_event(ticket_id=opened.ticket_id, language=opened.language, routed_at=opened.opened_at)
+        await self.store.remember_ticket(
+            opened.ticket_id,
+            {
+                "channel": opened.channel.value,
+                "queue_id": decision.queue,
+                "tier": Tier.L1.value,
+                "priority": decision.priority.value,
+                "language": opened.language,
+                "department": None,
+                "handled": [],
+            },
+        )
+        await self.record(opened.ticket_id, routed, reaction_id(envelope.id, "routed"), envelope)
+        await self.assigner.submit(
+            BoardInput(
+                id=envelope.id,
+                kind="routed",
+                time=opened.opened_at,
+                ticket_id=opened.ticket_id,
+                queue_id=decision.queue,
+                channel=opened.channel,
+                priority=decision.priority,
+                skills=dict(skills_from_wire(routed.required_skills)),
+                language=opened.language,
+            )
+        )
+        if facts.key_account:
+            await self.escalate(
+                opened.ticket_id,
+                Cause.key_account_opened(event_id=envelope.id, account_name=account.get("name") if account else None),
+                envelope,
+            )
+
+    async def escalate(self, ticket_id: str, cause: Cause, envelope: Envelope) -> None:
+        ticket = await self.store.ticket(ticket_id)
+        if ticket is None:
+            log.info("escalation for a ticket routing never saw; ignored", ticket=ticket_id)
+            return
+        roster_doc = await self.store.roster_document()
+        if roster_doc is None:
+            return
+        try:
+            queue = roster_from_document(roster_doc).queue(ticket["queue_id"])
+        except RosterError:
+            log.warning("the ticket's queue left the roster; not escalated", ticket=ticket_id)
+            return
+        state = TicketTier(
+            ticket_id=ticket_id,
+            tier=Tier(ticket.get("tier") or "L1"),
+            department=ticket.get("department"),
+            handled=frozenset(ticket.get("handled", [])),
+        )
+        after, decisions = escalate(state, cause, queue.escalation, envelope.time)
+        for index, decision in enumerate(decisions):
+            await self.record(ticket_id, decision.event, reaction_id(envelope.id, f"escalate/{index}"), envelope)
+        await self.store.remember_ticket(
+            ticket_id,
+            {
+                "tier": after.tier.value,
+                "department": after.department.value if after.department else None,
+                "handled": sorted(after.handled),
+            },
+        )
+        for decision in decisions:
+            if decision.queue_id is None or not isinstance(decision.event, (TicketEscalated, TicketHandedOff)):
+                continue
+            await self.store.remember_ticket(ticket_id, {"queue_id": decision.queue_id})
+            await self.assigner.submit(
+                BoardInput(
+                    id=f"{envelope.id}/release",
+                    kind="released",
+                    time=envelope.time,
+                    ticket_id=ticket_id,
+                    reason="escalated",
+                )
+            )
+            await self.assigner.submit(
+                BoardInput(
+                    id=f"{envelope.id}/reroute",
+                    kind="routed",
+                    time=envelope.time,
+                    ticket_id=ticket_id,
+                    queue_id=decision.queue_id,
+                    channel=ticket["channel"],
+                    priority=ticket.get("priority", "normal"),
+                    language=ticket.get("language"),
+                )
+            )
+
+    async def record(
+        self, subject: str, event: EventPayload, event_id: str, cause: Envelope | None, now: datetime | None = None
+    ) -> None:
+        """Store a decision once (a redelivered cause finds it already there), then hand it to the relay."""
+        for attempt in range(8):
+            stream = await self.store.events.read(subject, fresh=attempt > 0)
+            if any(e.id == event_id for e in stream.events):
+                return
+            try:
+                _, commit = await self.store.events.append(
+                    stream,
+                    [event],
+                    now=now or (cause.time if cause else datetime.now()),
+                    cause=cause,
+                    event_ids=[event_id],
+                )
+            except ConcurrencyConflict:
+                continue
+            self.relay.submit(commit)
+            return
+        raise RuntimeError(f"could not record {event_id} on {subject}")

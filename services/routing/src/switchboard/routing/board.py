@@ -1,0 +1,255 @@
+"""The assigner: one process at a time applies every assignment input, in one order, to the board.
+
+Agents' capacity is shared by all tickets, so assignment needs a single writer and a single order. Both
+come from Kafka: inputs (a ticket routed, an agent's presence, a ticket released, a reply, a silent
+assignee, a roster change) are published to a one-partition internal topic, and the consumer group on it
+gives that partition to exactly one routing process. That process rebuilds the board by replaying the
+topic from the beginning and then keeps applying inputs. Its decisions get ids derived from their input
+and are stored in routing's event store before the relay publishes them: if two processes ever apply the
+same input (a rebalance), they decide the same events with the same ids, and the second is a no-op.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+
+import structlog
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener
+from faststream.kafka import KafkaBroker
+from prometheus_client import Counter, Gauge
+from pydantic import BaseModel, ConfigDict
+from switchboard.events import EventPayload, reaction_id
+from switchboard.events.common import Channel, Presence, Priority
+from switchboard.events.routing import AgentPresenceChanged
+from switchboard.runtime.eventstore import ConcurrencyConflict
+from switchboard.runtime.outbox import OutboxRelay
+
+from .domain.assignment import (
+    Board,
+    RoutedTicket,
+    empty_board,
+    on_agent_responded,
+    on_no_response,
+    on_presence,
+    on_released,
+    on_roster_changed,
+    on_routed,
+)
+from .domain.roster import Roster, RosterError
+from .models import roster_from_document
+from .store import RoutingStore
+
+log = structlog.get_logger(__name__)
+DECISIONS = Counter("switchboard_routing_board_decisions_total", "Assignment decisions made.", ["kind"])
+INPUTS = Gauge("switchboard_routing_board_inputs_applied", "Inputs applied to the board since it was rebuilt.")
+
+
+class BoardInput(BaseModel):
+    """One input to the board, in the order the internal topic gives it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str  # the cause (event id or request id): an input seen twice is applied once
+    kind: Literal["routed", "presence", "released", "responded", "no_response", "roster"]
+    time: datetime
+    ticket_id: str | None = None
+    queue_id: str | None = None
+    channel: Channel | None = None
+    priority: Priority | None = None
+    skills: dict[str, int] | None = None
+    language: str | None = None
+    agent_id: str | None = None
+    presence: Presence | None = None
+    reason: Literal["solved", "reassigned", "escalated", "manual"] | None = None
+    roster_version: int | None = None
+
+
+class Assigner:
+    """Publishes inputs; and, in the process that owns the board partition, applies them."""
+
+    def __init__(
+        self,
+        *,
+        broker: KafkaBroker,
+        store: RoutingStore,
+        relay: OutboxRelay,
+        topic: str,
+        bootstrap: str,
+        group_id: str,
+        no_response_check_s: float,
+    ) -> None:
+        self._broker = broker
+        self._store = store
+        self._relay = relay
+        self._topic = topic
+        self._bootstrap = bootstrap
+        self._group = group_id
+        self._check_every = no_response_check_s
+        self.board: Board = empty_board(Roster())
+        self._seen: set[str] = set()
+        self._rebuild = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self.owner = False
+
+    async def submit(self, item: BoardInput) -> None:
+        """Durably hand an input to the assigner (acked by Kafka before this returns)."""
+        await self._broker.publish(item.model_dump_json().encode(), self._topic, key=b"board")
+
+    def start(self) -> None:
+        self._tasks = [
+            asyncio.create_task(self._consume(), name="routing-board"),
+            asyncio.create_task(self._watch_silence(), name="routing-no-response"),
+        ]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _consume(self) -> None:
+        assigner = self
+
+        class Listener(ConsumerRebalanceListener):  # type: ignore[misc]
+            async def on_partitions_revoked(self, revoked: Any) -> None:
+                assigner.owner = False
+
+            async def on_partitions_assigned(self, assigned: Any) -> None:
+                assigner.owner = bool(assigned)
+                if assigned:
+                    assigner._rebuild.set()
+
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self._bootstrap,
+            group_id=self._group,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+        )
+        consumer.subscribe([self._topic], listener=Listener())
+        await consumer.start()
+        try:
+            while True:
+                batches = await consumer.getmany(timeout_ms=200, max_records=500)
+                if self._rebuild.is_set():
+                    self._rebuild.clear()
+                    self.board, self._seen = empty_board(Roster()), set()
+                    INPUTS.set(0)
+                    consumer.seek_to_beginning()
+                    log.info("rebuilding the assignment board from the beginning of its inputs")
+                    continue
+                for records in batches.values():
+                    for record in records:
+                        await self._apply(BoardInput.model_validate_json(record.value))
+        finally:
+            await consumer.stop()
+
+    async def _apply(self, item: BoardInput) -> None:
+        if item.id in self._seen:
+            return
+        self._seen.add(item.id)
+        INPUTS.inc()
+        try:
+            before = self.board
+            self.board, decisions = await self._decide(item)
+        except RosterError as exc:  # deterministic, so a replay skips it the same way
+            log.warning("board input refused", kind=item.kind, input=item.id, reason=str(exc))
+            return
+        events: list[tuple[str, EventPayload]] = [(_subject(d), d) for d in decisions]
+        if item.kind == "presence" and item.agent_id is not None and item.presence is not None:
+            previous = before.seats.get(item.agent_id)
+            events.insert(
+                0,
+                (
+                    item.agent_id,
+                    AgentPresenceChanged(
+                        agent_id=item.agent_id,
+                        presence=item.presence,
+                        previous=previous.presence if previous is not None else None,
+                        changed_at=item.time,
+                    ),
+                ),
+            )
+        for index, (subject, event) in enumerate(events):
+            await self._record(subject, event, reaction_id(item.id, f"board/{index}"), item.time)
+            DECISIONS.labels(getattr(event, "type", "?")).inc()
+
+    async def _decide(self, item: BoardInput) -> tuple[Board, Sequence[EventPayload]]:
+        now = item.time
+        match item.kind:
+            case "roster":
+                doc = await self._store.roster_document(item.roster_version)
+                if doc is None:
+                    raise RosterError([f"roster version {item.roster_version} is not stored"])
+                return on_roster_changed(self.board, roster_from_document(doc), now)
+            case "routed":
+                assert item.ticket_id and item.queue_id and item.channel and item.priority
+                ticket = RoutedTicket(
+                    ticket_id=item.ticket_id,
+                    queue_id=item.queue_id,
+                    channel=item.channel,
+                    priority=item.priority,
+                    routed_at=now,
+                    skills=item.skills or {},
+                    language=item.language,
+                )
+                return on_routed(self.board, ticket, now)
+            case "presence":
+                assert item.agent_id and item.presence
+                return on_presence(self.board, item.agent_id, item.presence, now)
+            case "released":
+                assert item.ticket_id and item.reason
+                return on_released(self.board, item.ticket_id, item.reason, now)
+            case "responded":
+                assert item.ticket_id and item.agent_id
+                return on_agent_responded(self.board, item.ticket_id, item.agent_id, now)
+            case "no_response":
+                assert item.ticket_id
+                return on_no_response(self.board, item.ticket_id, now)
+        raise AssertionError(item.kind)  # pragma: no cover
+
+    async def _record(self, subject: str, event: EventPayload, event_id: str, now: datetime) -> None:
+        """Store a decision once: a replayed input finds its decision already in the subject's history."""
+        for attempt in range(8):
+            stream = await self._store.events.read(subject, fresh=attempt > 0)
+            if any(e.id == event_id for e in stream.events):
+                return
+            try:
+                _, commit = await self._store.events.append(stream, [event], now=now, event_ids=[event_id])
+            except ConcurrencyConflict:
+                continue
+            self._relay.submit(commit)
+            return
+        raise RuntimeError(f"could not record {event_id} on {subject}")
+
+    async def _watch_silence(self) -> None:
+        """The owner asks for reassignment of tickets whose assignee stayed silent past the queue's limit."""
+        while True:
+            await asyncio.sleep(self._check_every)
+            if not self.owner:
+                continue
+            now = datetime.now(UTC)
+            for ticket_id, slot in list(self.board.slots.items()):
+                queue = self.board.roster.queues.get(slot.ticket.queue_id)
+                limit = queue.response_limit_minutes if queue else None
+                if slot.agent_id is None or slot.responded or limit is None or slot.assigned_at is None:
+                    continue
+                due = slot.assigned_at + timedelta(minutes=limit)
+                if due <= now:
+                    with contextlib.suppress(Exception):
+                        await self.submit(
+                            BoardInput(
+                                id=f"no_response:{ticket_id}:{slot.assigned_at.isoformat()}",
+                                kind="no_response",
+                                time=due,
+                                ticket_id=ticket_id,
+                            )
+                        )
+
+
+def _subject(decision: EventPayload) -> str:
+    return str(decision.ticket_id)  # type: ignore[attr-defined]

@@ -1,0 +1,135 @@
+"""Routing through real processes: rules pick the queue, the assigner picks the agent under capacity."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.harness import Servers, StartService, read_topic
+
+pytestmark = pytest.mark.e2e
+
+RULES = """\
+version: 2
+default: {queue: general}
+rules:
+  - id: turkish-billing
+    when:
+      subject_words: {any: ["fatura*", "iade*"]}
+    then: {queue: billing, priority: high, skills: {billing: 2}}
+"""
+
+
+def routing_events(records: list[Any], ticket_id: str) -> list[dict[str, Any]]:
+    import json
+
+    found = []
+    for record in records:
+        if record.key == ticket_id.encode():
+            found.append({"type": dict(record.headers)["ce_type"].decode(), **json.loads(record.value)})
+    return found
+
+
+async def wait_for(check: Any, deadline_s: float = 30) -> Any:
+    deadline = time.monotonic() + deadline_s
+    while time.monotonic() < deadline:
+        result = await check()
+        if result:
+            return result
+        await asyncio.sleep(0.3)
+    return await check()
+
+
+async def test_rules_route_and_the_assigner_respects_capacity(
+    start_service: StartService, auth_headers: dict[str, str], servers: Servers, namespace: str
+) -> None:
+    intake, routing = start_service("intake"), start_service("routing")
+    admin = httpx.Client(base_url=routing.url, headers=auth_headers, timeout=30)
+    assert admin.put("/v1/skills", json=["billing"]).status_code == 200
+    assert admin.put("/v1/teams/finance", json={"name": "Finance"}).status_code == 200
+    assert admin.put("/v1/queues/billing", json={"team_id": "finance"}).status_code == 200
+    for agent in ("ayla", "bora"):
+        body = {
+            "name": agent,
+            "skills": {"billing": 3},
+            "languages": ["tr", "en"],
+            "teams": ["finance"],
+            "capacity": {"email": 1},
+        }
+        assert admin.put(f"/v1/agents/{agent}", json=body).status_code == 200
+
+    bad = admin.put(
+        "/v1/routing/rules",
+        content=RULES.replace("billing, priority", "biling, priority"),
+        headers={"content-type": "application/yaml"},
+    )
+    assert bad.status_code == 422
+    assert any("line 7" in p and "unknown queue 'biling'" in p for p in bad.json()["detail"]["problems"])
+    good = admin.put("/v1/routing/rules", content=RULES, headers={"content-type": "application/yaml"})
+    assert good.status_code == 200, good.text
+    explained = admin.post("/v1/routing/explain", json={"channel": "email", "subject": "FATURA hatası"}).json()
+    assert explained["decision"]["queue"] == "billing"
+    assert explained["decision"]["rule_id"] == "turkish-billing"
+
+    assert admin.put("/v1/agents/ayla/presence", json={"presence": "online"}).status_code == 200
+    async with httpx.AsyncClient(base_url=intake.url, headers=auth_headers, timeout=30) as client:
+        ids = []
+        for i in range(2):
+            response = await client.post(
+                "/v1/tickets",
+                json={
+                    "subject": f"Fatura itirazı {i}",
+                    "description": "Faturam yanlış",
+                    "channel": "email",
+                    "customer": {"email": f"musteri{i}@example.com"},
+                },
+            )
+            ids.append(response.json()["id"])
+
+    topic = f"{namespace}.support.routing"
+
+    async def both_routed_one_assigned() -> list[Any] | None:
+        records = await read_topic(servers.kafka_bootstrap, topic, at_least=3, wait_s=2)
+        events = [e for t in ids for e in routing_events(records, t)]
+        assigned = [e for e in events if e["type"] == "support.ticket.assigned.v1"]
+        return records if len(assigned) == 1 and sum(e["type"].endswith("routed.v1") for e in events) == 2 else None
+
+    records = await wait_for(both_routed_one_assigned)
+    assert records, "expected two routed tickets and one assignment (capacity 1)"
+    first, second = (routing_events(records, t) for t in ids)
+    assert first[0]["type"] == "support.ticket.routed.v1" and first[0]["queue_id"] == "billing"
+    assert first[0]["priority"] == "high" and first[0]["required_skills"] == ["billing:2"]
+    assert first[1]["type"] == "support.ticket.assigned.v1" and first[1]["agent_id"] == "ayla"
+    assert [e["type"] for e in second] == ["support.ticket.routed.v1"]  # waits: ayla is full, bora offline
+
+    assert admin.put("/v1/agents/bora/presence", json={"presence": "online"}).status_code == 200
+
+    async def second_assigned() -> list[Any] | None:
+        records = await read_topic(servers.kafka_bootstrap, topic, at_least=4, wait_s=2)
+        events = routing_events(records, ids[1])
+        return events if any(e["type"].endswith("assigned.v1") for e in events) else None
+
+    events = await wait_for(second_assigned)
+    assert events and events[-1]["agent_id"] == "bora"
+    presence = [
+        r
+        for r in await read_topic(servers.kafka_bootstrap, topic, at_least=1, wait_s=2)
+        if dict(r.headers)["ce_type"] == b"support.agent.presence_changed.v1"
+    ]
+    assert [r.key for r in presence] == [b"ayla", b"bora"]
+
+    unknown = admin.put("/v1/agents/nobody/presence", json={"presence": "online"})
+    assert unknown.status_code == 404
+    bad_skill = admin.put("/v1/agents/cem", json={"name": "Cem", "skills": {"astrology": 1}, "teams": ["finance"]})
+    assert bad_skill.status_code == 422 and "unknown skill 'astrology'" in bad_skill.text
+    agent_only = httpx.put(
+        f"{routing.url}/v1/routing/rules",
+        content=RULES,
+        headers={"authorization": "Bearer nope", "content-type": "application/yaml"},
+    )
+    assert agent_only.status_code == 401
+    admin.close()
