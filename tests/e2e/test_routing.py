@@ -133,3 +133,82 @@ async def test_rules_route_and_the_assigner_respects_capacity(
     )
     assert agent_only.status_code == 401
     admin.close()
+
+
+async def test_two_routing_processes_never_assign_a_ticket_twice_and_a_takeover_replays_quietly(
+    start_service: StartService, auth_headers: dict[str, str], servers: Servers, namespace: str
+) -> None:
+    intake = start_service("intake")
+    first, second = start_service("routing"), start_service("routing")  # one consumer group
+    async with httpx.AsyncClient(base_url=first.url, headers=auth_headers, timeout=30) as admin:
+        await admin.put("/v1/teams/support", json={"name": "Support"})
+        for agent in ("a1", "a2", "a3", "a4"):
+            body = {"name": agent, "languages": ["en"], "teams": ["support"], "capacity": {"web_form": 3}}
+            assert (await admin.put(f"/v1/agents/{agent}", json=body)).status_code == 200
+        for agent in ("a1", "a2", "a3"):
+            await admin.put(f"/v1/agents/{agent}/presence", json={"presence": "online"})
+    async with httpx.AsyncClient(base_url=intake.url, headers=auth_headers, timeout=60) as client:
+        responses = await asyncio.gather(
+            *(
+                client.post(
+                    "/v1/tickets",
+                    json={
+                        "subject": f"Cannot log in {i}",
+                        "description": "Password reset does not arrive",
+                        "channel": "web_form",
+                        "customer": {"email": f"two{i}@example.com"},
+                    },
+                )
+                for i in range(30)
+            )
+        )
+    ids = [r.json()["id"] for r in responses]
+    topic = f"{namespace}.support.routing"
+
+    def assignments(records: list[Any]) -> dict[str, set[tuple[str, str]]]:
+        import json
+
+        found: dict[str, set[tuple[str, str]]] = {}
+        for r in records:
+            if dict(r.headers)["ce_type"] == b"support.ticket.assigned.v1":
+                found.setdefault(r.key.decode(), set()).add(
+                    (dict(r.headers)["ce_id"].decode(), json.loads(r.value)["agent_id"])
+                )
+        return found
+
+    async def nine_assigned() -> list[Any] | None:
+        records = await read_topic(servers.kafka_bootstrap, topic, at_least=39, wait_s=2)
+        routed = {r.key for r in records if dict(r.headers)["ce_type"] == b"support.ticket.routed.v1"}
+        return records if len(routed) == 30 and len(assignments(records)) == 9 else None
+
+    records = await wait_for(nine_assigned, 60)
+    assert records, "30 tickets routed and 9 assigned (3 agents x capacity 3) expected"
+    held = assignments(records)
+    assert all(len(decisions) == 1 for decisions in held.values()), held  # never two different assignments
+    per_agent: dict[str, int] = {}
+    for decisions in held.values():
+        for _, agent in decisions:
+            per_agent[agent] = per_agent.get(agent, 0) + 1
+    assert per_agent == {"a1": 3, "a2": 3, "a3": 3}
+    routed_ids = [
+        dict(r.headers)["ce_id"] for r in records if dict(r.headers)["ce_type"] == b"support.ticket.routed.v1"
+    ]
+    assert len(set(routed_ids)) == 30 and set(held) <= set(ids)
+
+    # The board's owner dies; the other process takes the partition, replays every input, decides nothing new.
+    first.kill()
+    await asyncio.sleep(12)  # session timeout + rebalance + replay
+    quiet = await read_topic(servers.kafka_bootstrap, topic, at_least=len(records), wait_s=3)
+    assert assignments(quiet) == held
+    async with httpx.AsyncClient(base_url=second.url, headers=auth_headers, timeout=30) as admin:
+        await admin.put("/v1/agents/a4/presence", json={"presence": "online"})
+
+    async def twelve_assigned() -> list[Any] | None:
+        records = await read_topic(servers.kafka_bootstrap, topic, at_least=len(quiet) + 3, wait_s=2)
+        return records if len(assignments(records)) == 12 else None
+
+    after = await wait_for(twelve_assigned, 60)
+    assert after, "the surviving process should assign a4's three tickets"
+    final = assignments(after)
+    assert all(len(decisions) == 1 for decisions in final.values())
+    assert sorted(agent for decisions in final.values() for _, agent in decisions).count("a4") == 3

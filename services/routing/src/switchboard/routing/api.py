@@ -2,16 +2,17 @@
 
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, HTTPException, status
 from switchboard.runtime.auth import Principal, Scope, TokenAuth
 
 from .board import Assigner, BoardInput
+from .domain.escalation import Cause
 from .domain.roster import RosterError
 from .domain.rules import RuleSetError, TicketFacts, explain, parse_rules
 from .handlers import Routing
-from .models import AgentIn, ExplainIn, PresenceIn, QueueIn, TeamIn, roster_from_document
+from .models import AgentIn, EscalateIn, ExplainIn, PresenceIn, QueueIn, TeamIn, roster_from_document
 from .store import RoutingStore, VersionConflict
 
 
@@ -70,6 +71,28 @@ def routing_router(*, store: RoutingStore, routing: Routing, assigner: Assigner,
         waiting = {q: list(ids) for q, ids in board.waiting.items()}
         live = {"seats": seats, "waiting": waiting} if assigner.owner else None
         return {"version": version, "roster": await store.roster_document(version), "live": live}
+
+    @router.get("/v1/{kind}/{item_id}", summary="One agent, team or queue as configured")
+    async def get_item(kind: Literal["agents", "teams", "queues"], item_id: str, _: Agent) -> dict[str, Any]:
+        doc = await store.roster_document() or {}
+        item = doc.get(kind, {}).get(item_id)
+        if item is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no {kind[:-1]} {item_id} on the roster")
+        return {"id": item_id, **item}
+
+    @router.post("/v1/tickets/{ticket_id}/escalate", summary="An agent escalates a ticket (tier or department)")
+    async def post_escalate(ticket_id: str, body: EscalateIn, principal: Agent) -> dict[str, Any]:
+        if await store.ticket(ticket_id) is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"routing has not seen ticket {ticket_id}")
+        request_id = body.request_id or str(uuid.uuid4())
+        cause = Cause.by_agent(
+            agent_id=body.agent_id or f"token:{principal.fingerprint}",
+            request_id=request_id,
+            reason=body.reason,
+            target=body.target,
+        )
+        await routing.escalate(ticket_id, cause, None)
+        return {"ticket_id": ticket_id, "request_id": request_id}
 
     @router.put("/v1/agents/{agent_id}/presence", summary="Set an agent's presence (the agent desk calls this)")
     async def put_presence(agent_id: str, body: PresenceIn, _: Agent) -> dict[str, Any]:

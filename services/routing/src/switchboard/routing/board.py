@@ -139,14 +139,23 @@ class Assigner:
                     self._rebuild.clear()
                     self.board, self._seen = empty_board(Roster()), set()
                     INPUTS.set(0)
-                    consumer.seek_to_beginning()
+                    await consumer.seek_to_beginning()
                     log.info("rebuilding the assignment board from the beginning of its inputs")
                     continue
                 for records in batches.values():
                     for record in records:
-                        await self._apply(BoardInput.model_validate_json(record.value))
+                        await self._apply_logged(record.value)
         finally:
             await consumer.stop()
+
+    async def _apply_logged(self, value: bytes) -> None:
+        """An input that cannot be applied is logged and skipped, never allowed to stop the assigner."""
+        try:
+            await self._apply(BoardInput.model_validate_json(value))
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("assignment input failed; skipped")
 
     async def _apply(self, item: BoardInput) -> None:
         if item.id in self._seen:

@@ -6,8 +6,10 @@ published, and a redelivered cause finds its decision already in the ticket's ro
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 
 import structlog
 from switchboard.events import Envelope, EventPayload, reaction_id
@@ -24,7 +26,7 @@ from switchboard.runtime.outbox import OutboxRelay
 from .board import Assigner, BoardInput
 from .domain.escalation import Cause, TicketTier, escalate
 from .domain.roster import RosterError
-from .domain.rules import RuleSet, TicketFacts, route
+from .domain.rules import RuleSet, TicketFacts, parse_rules, route
 from .domain.skills import skills_from_wire
 from .models import roster_from_document
 from .store import RoutingStore
@@ -40,10 +42,38 @@ class Routing:
         self.relay = relay
         self.assigner = assigner
         self.rules: RuleSet | None = None
+        self._rules_version = 0
+        self._rules_checked = 0.0
+
+    async def current_rules(self) -> RuleSet:
+        """The rule set in force, re-read when another replica replaced it (checked at most every 2 s)."""
+        if self.rules is None or time.monotonic() - self._rules_checked > 2.0:
+            self._rules_checked = time.monotonic()
+            version = await self.store.current_version("rules")
+            if version != self._rules_version or self.rules is None:
+                text = await self.store.rules_text(version)
+                roster = await self.store.roster_document() or {}
+                if text is not None:
+                    self.rules = parse_rules(
+                        text,
+                        known_queues=frozenset(roster.get("queues", {})),
+                        known_skills=frozenset(roster.get("skills", [])),
+                    )
+                    self._rules_version = version
+        assert self.rules is not None, "rules are loaded at start"
+        return self.rules
 
     async def on_events(self, batch: Sequence[Envelope]) -> None:
+        """Tickets are independent: each ticket's events in order, different tickets side by side."""
+        by_subject: dict[str, list[Envelope]] = {}
         for envelope in batch:
-            await self.on_event(envelope)
+            by_subject.setdefault(envelope.subject, []).append(envelope)
+
+        async def in_order(envelopes: list[Envelope]) -> None:
+            for envelope in envelopes:
+                await self.on_event(envelope)
+
+        await asyncio.gather(*(in_order(group) for group in by_subject.values()))
 
     async def on_event(self, envelope: Envelope) -> None:
         match envelope.data:
@@ -87,8 +117,7 @@ class Routing:
             account_tier=account.get("tier") if account else None,
             key_account=bool(account and account.get("key_account")),
         )
-        assert self.rules is not None, "rules are loaded at start"
-        decision = route(self.rules, facts)
+        decision = route(await self.current_rules(), facts)
         routed = decision.to_event(ticket_id=opened.ticket_id, language=opened.language, routed_at=opened.opened_at)
         await self.store.remember_ticket(
             opened.ticket_id,
@@ -123,7 +152,10 @@ class Routing:
                 envelope,
             )
 
-    async def escalate(self, ticket_id: str, cause: Cause, envelope: Envelope) -> None:
+    async def escalate(self, ticket_id: str, cause: Cause, envelope: Envelope | None) -> None:
+        """Escalate per the ticket's queue policy; ids derive from the cause, so a repeat decides nothing new."""
+        now = envelope.time if envelope is not None else datetime.now(UTC)
+        cause_id = envelope.id if envelope is not None else cause.cause_id
         ticket = await self.store.ticket(ticket_id)
         if ticket is None:
             log.info("escalation for a ticket routing never saw; ignored", ticket=ticket_id)
@@ -142,9 +174,9 @@ class Routing:
             department=ticket.get("department"),
             handled=frozenset(ticket.get("handled", [])),
         )
-        after, decisions = escalate(state, cause, queue.escalation, envelope.time)
+        after, decisions = escalate(state, cause, queue.escalation, now)
         for index, decision in enumerate(decisions):
-            await self.record(ticket_id, decision.event, reaction_id(envelope.id, f"escalate/{index}"), envelope)
+            await self.record(ticket_id, decision.event, reaction_id(cause_id, f"escalate/{index}"), envelope, now)
         await self.store.remember_ticket(
             ticket_id,
             {
@@ -159,18 +191,18 @@ class Routing:
             await self.store.remember_ticket(ticket_id, {"queue_id": decision.queue_id})
             await self.assigner.submit(
                 BoardInput(
-                    id=f"{envelope.id}/release",
+                    id=f"{cause_id}/release",
                     kind="released",
-                    time=envelope.time,
+                    time=now,
                     ticket_id=ticket_id,
                     reason="escalated",
                 )
             )
             await self.assigner.submit(
                 BoardInput(
-                    id=f"{envelope.id}/reroute",
+                    id=f"{cause_id}/reroute",
                     kind="routed",
-                    time=envelope.time,
+                    time=now,
                     ticket_id=ticket_id,
                     queue_id=decision.queue_id,
                     channel=ticket["channel"],

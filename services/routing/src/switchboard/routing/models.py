@@ -68,6 +68,15 @@ class ExplainIn(Strict):
     priority: Priority = Field(default=Priority.NORMAL, description="Priority as opened.")
 
 
+class EscalateIn(Strict):
+    """An agent's escalation: to the next tier by the queue's policy, or to a named tier or department."""
+
+    reason: str = Field(min_length=1, max_length=400, description="Why, for the next tier to read.")
+    target: Tier | Department | None = Field(default=None, description="L2, L3 or a department; default: policy.")
+    agent_id: str | None = Field(default=None, max_length=64, description="The escalating agent's id.")
+    request_id: str | None = Field(default=None, max_length=128, description="Retry-safe id of this request.")
+
+
 class PresenceIn(Strict):
     presence: Presence = Field(description="online, away or offline.")
 
