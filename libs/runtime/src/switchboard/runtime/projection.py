@@ -49,8 +49,20 @@ def guarded_update(
     return GuardedUpsert({"_id": subject, field: {"$lt": sequence}}, update)
 
 
+#: FerretDB holds one pooled connection per statement of a bulk write until the whole command ends, so a bulk
+#: the size of its pool (1000 in our build) never finishes; bulks are sent in chunks well below that.
+BULK_CHUNK = 100
+
+
 async def apply_in_order(collection: AsyncCollection[Document], operations: Sequence[GuardedUpsert]) -> int:
     """Apply guarded updates in order, skipping those already applied; returns how many applied now."""
+    applied = 0
+    for start in range(0, len(operations), BULK_CHUNK):
+        applied += await _apply_chunk(collection, operations[start : start + BULK_CHUNK])
+    return applied
+
+
+async def _apply_chunk(collection: AsyncCollection[Document], operations: Sequence[GuardedUpsert]) -> int:
     applied = 0
     start = 0
     while start < len(operations):
