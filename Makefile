@@ -66,6 +66,7 @@ infra-down:
 
 bench: provision
 	@$(PY) bench/run.py
+	@$(PY) bench/routing.py
 
 clean:
 	rm -rf .venv .pytest_cache .mypy_cache .ruff_cache

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from typing import Any
+from uuid import uuid4
 
 import httpx
 import pytest
@@ -212,3 +213,88 @@ async def test_two_routing_processes_never_assign_a_ticket_twice_and_a_takeover_
     final = assignments(after)
     assert all(len(decisions) == 1 for decisions in final.values())
     assert sorted(agent for decisions in final.values() for _, agent in decisions).count("a4") == 3
+
+
+async def test_sla_breaches_follow_ups_and_agents_escalate_tickets(
+    start_service: StartService, auth_headers: dict[str, str], servers: Servers, namespace: str
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from aiokafka import AIOKafkaProducer
+    from switchboard.events import Envelope, encode
+    from switchboard.events.common import SlaTarget
+    from switchboard.events.feedback import FollowUpRequested
+    from switchboard.events.sla import SlaBreached
+
+    intake, routing = start_service("intake"), start_service("routing")
+    async with httpx.AsyncClient(base_url=intake.url, headers=auth_headers, timeout=30) as client:
+        ticket = (
+            await client.post(
+                "/v1/tickets",
+                json={
+                    "subject": "Server down",
+                    "description": "Everything is down",
+                    "customer": {"email": "esc@example.com"},
+                },
+            )
+        ).json()["id"]
+    topic = f"{namespace}.support.routing"
+
+    async def routed() -> bool:
+        records = await read_topic(servers.kafka_bootstrap, topic, at_least=1, wait_s=1)
+        return any(r.key == ticket.encode() for r in records)
+
+    assert await wait_for(routed)
+    now = datetime.now(UTC)
+    breach = SlaBreached(
+        ticket_id=ticket,
+        target=SlaTarget.FIRST_RESPONSE,
+        policy_id="standard",
+        policy_version=1,
+        deadline=now - timedelta(minutes=1),
+        breached_at=now - timedelta(minutes=1),
+    )
+    follow_up = FollowUpRequested(ticket_id=ticket, reason="CSAT 1: angry customer", requested_at=now)
+    producer = AIOKafkaProducer(bootstrap_servers=servers.kafka_bootstrap)
+    await producer.start()
+    try:
+        for payload, name in ((breach, "sla"), (follow_up, "feedback")):
+            record = encode(Envelope.new(payload, source=f"/test/{name}", subject=ticket))
+            for _ in range(2):  # delivered twice: escalates once
+                await producer.send_and_wait(
+                    f"{namespace}.support.{name}",
+                    record.value,
+                    key=record.key,
+                    headers=[(k, v.encode()) for k, v in record.headers.items()],
+                )
+    finally:
+        await producer.stop()
+
+    async with httpx.AsyncClient(base_url=routing.url, headers=auth_headers, timeout=30) as admin:
+        manual = await admin.post(
+            f"/v1/tickets/{ticket}/escalate",
+            json={"reason": "needs a code fix", "target": "engineering", "agent_id": "ayla"},
+        )
+        assert manual.status_code == 200, manual.text
+        assert (await admin.post(f"/v1/tickets/{uuid4()}/escalate", json={"reason": "x"})).status_code == 404
+
+    async def three_moves() -> list[dict[str, Any]] | None:
+        records = await read_topic(servers.kafka_bootstrap, topic, at_least=4, wait_s=2)
+        moves = [
+            e
+            for e in routing_events(records, ticket)
+            if e["type"] in ("support.ticket.escalated.v1", "support.ticket.handed_off.v1")
+        ]
+        return moves if len(moves) >= 3 else None
+
+    moves = await wait_for(three_moves)
+    assert moves, "expected two escalations and a hand-off"
+    assert [(m["type"].split(".")[2], m["trigger"]) for m in moves] == [
+        ("escalated", "sla_breach"),
+        ("escalated", "follow_up"),
+        ("handed_off", "agent"),
+    ]
+    assert (moves[0]["from_tier"], moves[0]["to_tier"]) == ("L1", "L2")
+    assert (moves[1]["from_tier"], moves[1]["to_tier"]) == ("L2", "L3")
+    assert moves[2]["to_department"] == "engineering" and moves[2]["triggered_by_id"] == "ayla"
+    assert "SLA first_response target missed" in moves[0]["reason"]

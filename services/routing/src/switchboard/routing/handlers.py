@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 import structlog
 from switchboard.events import Envelope, EventPayload, reaction_id
-from switchboard.events.common import TicketStatus, Tier
+from switchboard.events.common import Department, TicketStatus, Tier
 from switchboard.events.customers import AccountUpserted
 from switchboard.events.feedback import FollowUpRequested
 from switchboard.events.interactions import InteractionRecorded
@@ -171,7 +171,7 @@ class Routing:
         state = TicketTier(
             ticket_id=ticket_id,
             tier=Tier(ticket.get("tier") or "L1"),
-            department=ticket.get("department"),
+            department=Department(ticket["department"]) if ticket.get("department") else None,
             handled=frozenset(ticket.get("handled", [])),
         )
         after, decisions = escalate(state, cause, queue.escalation, now)
