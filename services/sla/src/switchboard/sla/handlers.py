@@ -1,12 +1,170 @@
-"""Sla's event handlers. The foundation only consumes (so offsets, dead letters and readiness are real);
-the domain reactions arrive with sla's own issue."""
+"""SLA's reactions: every ticket event and every timer moves that ticket's clocks, once.
+
+A decision is the pure `decide`; around it: read the ticket's clocks, store the events it emitted (ids
+derived from what they are about, so any process deciding the same thing emits the same event), then
+write the new clocks under optimistic concurrency and set the timer for the next moment that matters.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
 
-from switchboard.events import Envelope
+import structlog
+from pydantic import TypeAdapter
+from switchboard.events import Envelope, EventPayload, reaction_id
+from switchboard.events.customers import AccountUpserted
+from switchboard.events.interactions import InteractionRecorded
+from switchboard.events.routing import TicketRouted
+from switchboard.events.tickets import TicketMerged, TicketOpened, TicketReopened, TicketStatusChanged, TicketUpdated
+from switchboard.runtime.eventstore import ConcurrencyConflict
+from switchboard.runtime.outbox import OutboxRelay
+
+from .domain.calendar import BusinessCalendar
+from .domain.clock import SlaInput, Tick, TicketClocks, decide, next_due
+from .domain.config import calendar_from_dict, policy_from_dict
+from .domain.policy import AccountFacts, Policy
+from .store import SlaStore, StaleClocks
+
+log = structlog.get_logger(__name__)
+STATE = TypeAdapter(TicketClocks)
+INPUTS = (
+    TicketOpened,
+    TicketUpdated,
+    TicketStatusChanged,
+    TicketReopened,
+    TicketMerged,
+    TicketRouted,
+    InteractionRecorded,
+)
 
 
-async def on_events(batch: Sequence[Envelope]) -> None:
-    """Nothing to do yet: decoding (and dead-lettering what does not decode) happened in the consumer."""
+class Configuration:
+    """Policies and calendars in force, re-read when changed (at most every two seconds)."""
+
+    def __init__(self, store: SlaStore) -> None:
+        self._store = store
+        self.version = -1
+        self.policies: list[Policy] = []
+        self.calendars: dict[str, BusinessCalendar] = {}
+        self._checked = 0.0
+
+    async def current(self) -> tuple[list[Policy], dict[str, BusinessCalendar]]:
+        if time.monotonic() - self._checked > 2.0:
+            await self.reload()
+        return self.policies, self.calendars
+
+    async def reload(self) -> None:
+        self._checked = time.monotonic()
+        version, policies = await self._store.policy_set()
+        specs = await self._store.calendar_specs()
+        self.calendars = {cid: calendar_from_dict(spec) for cid, spec in specs.items()}
+        if version != self.version:
+            self.policies = [policy_from_dict(p) for p in policies]
+            self.version = version
+
+
+class Sla:
+    """The use cases behind SLA's consumer and scheduler."""
+
+    def __init__(self, *, store: SlaStore, relay: OutboxRelay, config: Configuration) -> None:
+        self.store = store
+        self.relay = relay
+        self.config = config
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    async def on_events(self, batch: Sequence[Envelope]) -> None:
+        by_subject: dict[str, list[Envelope]] = {}
+        for envelope in batch:
+            by_subject.setdefault(envelope.subject, []).append(envelope)
+
+        async def in_order(envelopes: list[Envelope]) -> None:
+            for envelope in envelopes:
+                await self.on_event(envelope)
+
+        await asyncio.gather(*(in_order(group) for group in by_subject.values()))
+
+    async def on_event(self, envelope: Envelope) -> None:
+        data = envelope.data
+        if isinstance(data, AccountUpserted):
+            await self.store.remember_account(data.account_id, tier=data.tier, key_account=data.key_account)
+        elif isinstance(data, INPUTS):
+            await self.handle(str(data.ticket_id), data, event_id=envelope.id, now=envelope.time)
+
+    async def tick(self, ticket_id: str, at: datetime) -> None:
+        await self.handle(ticket_id, Tick(at=at), event_id=None, now=at)
+
+    async def handle(self, ticket_id: str, event: SlaInput, *, event_id: str | None, now: datetime) -> None:
+        lock = self._locks.setdefault(ticket_id, asyncio.Lock())
+        async with lock:
+            try:
+                for _ in range(8):
+                    try:
+                        await self._handle(ticket_id, event, event_id=event_id, now=now)
+                        return
+                    except StaleClocks:
+                        continue
+                raise RuntimeError(f"ticket {ticket_id}: clocks keep changing under us")
+            finally:
+                if not lock.locked() or lock._waiters is None or not lock._waiters:
+                    self._locks.pop(ticket_id, None)
+
+    async def _handle(self, ticket_id: str, event: SlaInput, *, event_id: str | None, now: datetime) -> None:
+        doc = await self.store.clocks(ticket_id)
+        version = int(doc["version"]) if doc else 0
+        state = STATE.validate_json(doc["state"]) if doc else TicketClocks(ticket_id)
+        policies, calendars = await self.config.current()
+        account = None
+        if isinstance(event, TicketOpened):
+            facts = await self.store.account(event.requester.account_id)
+            account = (
+                AccountFacts(tier=facts.get("tier"), key_account=bool(facts.get("key_account"))) if facts else None
+            )
+        after, emitted = decide(
+            state, event, now=now, policies=policies, calendars=calendars, account=account, event_id=event_id
+        )
+        if after == state and not emitted:
+            return
+        if emitted:
+            await self._record(ticket_id, emitted, now)
+        due = next_due(after)
+        await self.store.save_clocks(ticket_id, version=version, state=STATE.dump_json(after).decode(), due=due)
+        if due is not None:
+            # Already past (late input, downtime): the next bucket, whose tick stamps the true times anyway.
+            await self.store.schedule(ticket_id, max(due, datetime.now(UTC)))
+
+    async def _record(self, ticket_id: str, emitted: list[EventPayload], now: datetime) -> None:
+        """Store emitted events once: their ids say what they are, so a second decision finds them stored."""
+        ids = [event_identity(ticket_id, e) for e in emitted]
+        for attempt in range(8):
+            stream = await self.store.events.read(ticket_id, fresh=attempt > 0)
+            known = {e.id for e in stream.events}
+            fresh = [(i, e) for i, e in zip(ids, emitted, strict=True) if i not in known]
+            if not fresh:
+                return
+            try:
+                _, commit = await self.store.events.append(
+                    stream, [e for _, e in fresh], now=now, event_ids=[i for i, _ in fresh]
+                )
+            except ConcurrencyConflict:
+                continue
+            self.relay.submit(commit)
+            return
+        raise RuntimeError(f"could not record SLA events of {ticket_id}")
+
+
+def event_identity(ticket_id: str, event: EventPayload) -> str:
+    """What makes an SLA event itself: ticket, type, target, fraction and the moment it is about."""
+    data: dict[str, Any] = event.model_dump(mode="json")
+    moment = next(
+        (data[k] for k in ("started_at", "paused_at", "resumed_at", "warned_at", "breached_at", "met_at") if k in data),
+        "",
+    )
+    return reaction_id(ticket_id, f"{data['type']}/{data.get('target')}/{data.get('fraction', '')}/{moment}")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)

@@ -1,0 +1,166 @@
+"""SLA through real processes: clocks start, warn, breach once with the true time, survive a restart."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from aiokafka import AIOKafkaProducer
+from switchboard.events import Envelope, encode
+from switchboard.events.common import Channel
+from switchboard.events.tickets import Requester, TicketOpened
+
+from tests.harness import Servers, StartService, read_topic
+
+pytestmark = pytest.mark.e2e
+
+
+def sla_events(records: list[Any], ticket_id: str) -> list[dict[str, Any]]:
+    return [
+        {"type": dict(r.headers)["ce_type"].decode(), "id": dict(r.headers)["ce_id"].decode(), **json.loads(r.value)}
+        for r in records
+        if r.key == ticket_id.encode()
+    ]
+
+
+async def until(check: Any, deadline_s: float = 30) -> Any:
+    deadline = time.monotonic() + deadline_s
+    while time.monotonic() < deadline:
+        if result := await check():
+            return result
+        await asyncio.sleep(0.3)
+    return await check()
+
+
+async def publish_opened(servers: Servers, namespace: str, ticket_id: str, opened_at: datetime) -> None:
+    opened = TicketOpened(
+        ticket_id=ticket_id,
+        reference="SB-9",
+        subject="Late",
+        channel=Channel.EMAIL,
+        requester=Requester(customer_id="c-1"),
+        opened_at=opened_at,
+    )
+    record = encode(Envelope.new(opened, source="/test/intake", subject=ticket_id, sequence=1, time=opened_at))
+    producer = AIOKafkaProducer(bootstrap_servers=servers.kafka_bootstrap)
+    await producer.start()
+    try:
+        await producer.send_and_wait(
+            f"{namespace}.support.tickets",
+            record.value,
+            key=record.key,
+            headers=[(k, v.encode()) for k, v in record.headers.items()],
+        )
+    finally:
+        await producer.stop()
+
+
+async def test_a_breach_that_fell_due_while_down_is_emitted_once_with_its_true_time(
+    start_service: StartService, auth_headers: dict[str, str], servers: Servers, namespace: str
+) -> None:
+    sla = start_service("sla")
+    ticket = str(uuid.uuid4())
+    opened_at = (datetime.now(UTC) - timedelta(minutes=70)).replace(microsecond=0)
+    await publish_opened(servers, namespace, ticket, opened_at)  # default policy: first response in 60 min
+    topic = f"{namespace}.support.sla"
+
+    async def breached() -> list[dict[str, Any]] | None:
+        events = sla_events(await read_topic(servers.kafka_bootstrap, topic, at_least=1, wait_s=1), ticket)
+        return events if any(e["type"] == "support.sla.breached.v1" for e in events) else None
+
+    events = await until(breached)
+    assert events, "the first-response breach should be emitted"
+    sla.kill()  # and restart: nothing may be emitted twice
+    start_service("sla")
+    await asyncio.sleep(4)
+    events = sla_events(await read_topic(servers.kafka_bootstrap, topic, at_least=len(events), wait_s=3), ticket)
+    kinds = [(e["type"].split(".")[2], e["target"], e.get("fraction")) for e in events]
+    assert kinds == [
+        ("clock_started", "first_response", None),
+        ("clock_started", "resolution", None),
+        ("warning", "first_response", 0.75),
+        ("warning", "first_response", 0.9),
+        ("breached", "first_response", None),
+    ], kinds
+    assert len({e["id"] for e in events}) == len(events)
+    breach = events[-1]
+    assert datetime.fromisoformat(breach["breached_at"]) == opened_at + timedelta(minutes=60)  # the true time
+    assert datetime.fromisoformat(events[2]["warned_at"]) == opened_at + timedelta(minutes=45)
+
+    services_url = start_service("sla").url  # a second replica answers reads too
+    async with httpx.AsyncClient(base_url=services_url, headers=auth_headers, timeout=10) as client:
+        view = (await client.get(f"/v1/sla/tickets/{ticket}")).json()
+        targets = {t["target"]: t for t in view["targets"]}
+        assert targets["first_response"]["state"] == "breached"
+        assert targets["first_response"]["left_minutes"] < 0
+        assert targets["resolution"]["state"] == "running"
+        assert datetime.fromisoformat(targets["resolution"]["deadline"]) == opened_at + timedelta(minutes=4320)
+        assert (await client.get(f"/v1/sla/tickets/{uuid.uuid4()}")).status_code == 404
+
+
+async def test_a_first_reply_meets_the_first_response_target(
+    start_service: StartService, auth_headers: dict[str, str], servers: Servers, namespace: str
+) -> None:
+    intake, sla = start_service("intake"), start_service("sla")
+    async with httpx.AsyncClient(base_url=intake.url, headers=auth_headers, timeout=30) as client:
+        ticket = (
+            await client.post(
+                "/v1/tickets",
+                json={"subject": "Help", "description": "Please", "customer": {"email": "sla@example.com"}},
+            )
+        ).json()["id"]
+        await asyncio.sleep(1)
+        await client.post(f"/v1/tickets/{ticket}/interactions", json={"kind": "agent_reply", "body_text": "Hi!"})
+    topic = f"{namespace}.support.sla"
+
+    async def met() -> list[dict[str, Any]] | None:
+        events = sla_events(await read_topic(servers.kafka_bootstrap, topic, at_least=1, wait_s=1), ticket)
+        return events if any(e["type"] == "support.sla.met.v1" for e in events) else None
+
+    events = await until(met)
+    assert events, "first response should be met"
+    met_event = next(e for e in events if e["type"] == "support.sla.met.v1")
+    assert met_event["target"] == "first_response" and 0 < met_event["used_minutes"] < 1
+    async with httpx.AsyncClient(base_url=sla.url, headers=auth_headers, timeout=10) as client:
+        view = {t["target"]: t for t in (await client.get(f"/v1/sla/tickets/{ticket}")).json()["targets"]}
+        assert view["first_response"]["state"] == "met"
+
+
+def test_calendars_and_policies_are_validated_and_admin_only(
+    start_service: StartService, auth_headers: dict[str, str]
+) -> None:
+    sla = start_service("sla", env={"SWITCHBOARD_API_TOKENS": "agent-token=agent"})
+    admin = httpx.Client(base_url=sla.url, headers=auth_headers, timeout=10)
+    kyiv = {"time_zone": "Europe/Kyiv", "weekly": {"mon-fri": ["09:00-18:00"]}, "holidays": ["yearly 01-01"]}
+    assert admin.put("/v1/sla/calendars/kyiv", json=kyiv).status_code == 200
+    overlapping = kyiv | {"weekly": {"mon": ["09:00-13:00", "12:00-18:00"]}}
+    bad = admin.put("/v1/sla/calendars/bad", json=overlapping)
+    assert bad.status_code == 422 and "overlap" in bad.text
+    zone = admin.put("/v1/sla/calendars/bad", json=kyiv | {"time_zone": "Mars/Olympus"})
+    assert zone.status_code == 422 and "Mars/Olympus" in zone.text
+    inverted = admin.put("/v1/sla/calendars/bad", json=kyiv | {"weekly": {"mon": ["18:00-09:00"]}})
+    assert inverted.status_code == 422
+    policy = {
+        "id": "vip",
+        "name": "VIP",
+        "calendar": "kyiv",
+        "when": {"priority": ["urgent"]},
+        "targets": {"first_response": 30, "resolution": 480},
+    }
+    negative = admin.put("/v1/sla/policies", json=[policy | {"targets": {"first_response": -5}}])
+    assert negative.status_code == 422
+    unknown_calendar = admin.put("/v1/sla/policies", json=[policy | {"calendar": "nowhere"}])
+    assert unknown_calendar.status_code == 422 and "nowhere" in unknown_calendar.text
+    stored = admin.put("/v1/sla/policies", json=[policy])
+    assert stored.status_code == 200 and stored.json()["policies"][0]["version"] == 1
+    again = admin.put("/v1/sla/policies", json=[policy | {"targets": {"first_response": 20, "resolution": 480}}])
+    assert again.json()["policies"][0]["version"] == 2
+    agent = httpx.put(f"{sla.url}/v1/sla/policies", json=[policy], headers={"authorization": "Bearer agent-token"})
+    assert agent.status_code == 403
+    admin.close()
