@@ -67,6 +67,7 @@ infra-down:
 bench: provision
 	@$(PY) bench/run.py
 	@$(PY) bench/routing.py
+	@$(PY) bench/sla.py
 
 clean:
 	rm -rf .venv .pytest_cache .mypy_cache .ruff_cache

@@ -96,9 +96,14 @@ def servers() -> Iterator[Servers]:
         if bootstrap and uri:
             yield Servers(bootstrap, uri, "environment")
             return
-        shutil.rmtree(TEST_DATA, ignore_errors=True)  # each session starts from empty servers
-        ends = infra.up(data=TEST_DATA, kafka_port=19092, mongo_port=27018)
-        stack.callback(infra.down, data=TEST_DATA)
+        # Each session gets empty servers of its own (its own ports and folder), so two test runs on one
+        # machine - a developer's and a helper's, or CI's - never share or wipe each other's data.
+        data = TEST_DATA / str(os.getpid())
+        shutil.rmtree(data, ignore_errors=True)
+        kafka_port = free_port_pair()
+        ends = infra.up(data=data, kafka_port=kafka_port, mongo_port=free_port())
+        stack.callback(shutil.rmtree, data, ignore_errors=True)
+        stack.callback(infra.down, data=data)
         yield Servers(bootstrap or ends.kafka_bootstrap, uri or ends.mongodb_uri, "local")
 
 
@@ -123,6 +128,19 @@ def environment_for(servers: Servers, namespace: str) -> dict[str, str]:
 @pytest.fixture
 def service_env(servers: Servers, namespace: str) -> dict[str, str]:
     return environment_for(servers, namespace)
+
+
+def free_port_pair() -> int:
+    """A free port whose successor is free too (Kafka's controller listens on port + 1)."""
+    for _ in range(50):
+        port = free_port()
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port + 1))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError("no free pair of ports")
 
 
 def free_port() -> int:

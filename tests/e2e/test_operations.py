@@ -35,7 +35,7 @@ def test_every_service_probes_metrics_json_logs_and_a_clean_sigterm(start_servic
 
 
 def test_readiness_says_why_when_mongo_is_unreachable(start_service) -> None:
-    service = start_service("routing", env={"MONGODB_URI": "mongodb://127.0.0.1:1/"}, ready=False)
+    service = start_service("reporting", env={"MONGODB_URI": "mongodb://127.0.0.1:1/"}, ready=False)
     deadline = time.monotonic() + 60
     response = None
     while time.monotonic() < deadline:

@@ -270,6 +270,16 @@ async def test_sla_breaches_follow_ups_and_agents_escalate_tickets(
     finally:
         await producer.stop()
 
+    async def moves_seen(count: int) -> list[dict[str, Any]] | None:
+        records = await read_topic(servers.kafka_bootstrap, topic, at_least=count + 1, wait_s=2)
+        moves = [
+            e
+            for e in routing_events(records, ticket)
+            if e["type"] in ("support.ticket.escalated.v1", "support.ticket.handed_off.v1")
+        ]
+        return moves if len(moves) >= count else None
+
+    assert await wait_for(lambda: moves_seen(2), 60), "expected the breach and the follow-up to escalate"
     async with httpx.AsyncClient(base_url=routing.url, headers=auth_headers, timeout=30) as admin:
         manual = await admin.post(
             f"/v1/tickets/{ticket}/escalate",
@@ -278,16 +288,7 @@ async def test_sla_breaches_follow_ups_and_agents_escalate_tickets(
         assert manual.status_code == 200, manual.text
         assert (await admin.post(f"/v1/tickets/{uuid4()}/escalate", json={"reason": "x"})).status_code == 404
 
-    async def three_moves() -> list[dict[str, Any]] | None:
-        records = await read_topic(servers.kafka_bootstrap, topic, at_least=4, wait_s=2)
-        moves = [
-            e
-            for e in routing_events(records, ticket)
-            if e["type"] in ("support.ticket.escalated.v1", "support.ticket.handed_off.v1")
-        ]
-        return moves if len(moves) >= 3 else None
-
-    moves = await wait_for(three_moves)
+    moves = await wait_for(lambda: moves_seen(3), 60)
     assert moves, "expected two escalations and a hand-off"
     assert [(m["type"].split(".")[2], m["trigger"]) for m in moves] == [
         ("escalated", "sla_breach"),
