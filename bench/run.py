@@ -1354,7 +1354,9 @@ def main(argv: list[str] | None = None) -> int:
     output: Path = args.output.resolve()
     output.parent.mkdir(parents=True, exist_ok=True)
     tmp = output.with_name(output.name + ".tmp")
-    tmp.write_text(json.dumps(results.as_json(), indent=2, allow_nan=False, default=str) + "\n")
+    merged = json.loads(output.read_text()) if output.exists() else {}  # keep the other benchmarks' figures
+    merged.update(results.as_json())
+    tmp.write_text(json.dumps(merged, indent=2, allow_nan=False, default=str) + "\n")
     tmp.replace(output)
     print(table(results))
     print(f"\nwritten to {output.relative_to(ROOT) if output.is_relative_to(ROOT) else output}")

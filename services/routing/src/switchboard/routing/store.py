@@ -16,6 +16,11 @@ Document = dict[str, Any]
 SOURCE = "/switchboard/routing"
 
 
+def _key(version: int) -> str:
+    """Versions are stored under string ids: FerretDB answers only string/ObjectId `_id` look-ups from its index."""
+    return f"{version:010d}"
+
+
 class VersionConflict(Exception):
     """Someone changed the roster or rules meanwhile."""
 
@@ -41,12 +46,12 @@ class RoutingStore:
 
     async def roster_document(self, version: int | None = None) -> Document | None:
         version = version if version is not None else await self.current_version("roster")
-        doc = await self._rosters.find_one({"_id": version})
+        doc = await self._rosters.find_one({"_id": _key(version)})
         return None if doc is None else dict(doc["roster"])
 
     async def rules_text(self, version: int | None = None) -> str | None:
         version = version if version is not None else await self.current_version("rules")
-        doc = await self._rule_sets.find_one({"_id": version})
+        doc = await self._rule_sets.find_one({"_id": _key(version)})
         return None if doc is None else str(doc["text"])
 
     async def save_version(self, kind: str, expected: int, body: Document) -> int:
@@ -54,7 +59,7 @@ class RoutingStore:
         version = expected + 1
         target = self._rosters if kind == "roster" else self._rule_sets
         try:
-            await target.insert_one({"_id": version, **body})
+            await target.insert_one({"_id": _key(version), **body})
         except DuplicateKeyError:
             raise VersionConflict(f"{kind} changed meanwhile; read it again") from None
         if expected == 0:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from datetime import UTC, datetime
 
 from fastapi import FastAPI
 from switchboard.events.topics import CUSTOMERS, INTERACTIONS, ROUTING, SLA, TICKETS
@@ -16,7 +17,7 @@ from .api import sla_router
 from .handlers import Configuration, Sla
 from .scheduler import Scheduler
 from .settings import SlaSettings
-from .store import SlaStore, StaleClocks
+from .store import SlaStore, StaleClocks, bucket
 
 SERVICE = "sla"
 
@@ -56,6 +57,8 @@ def create_app(settings: SlaSettings | None = None) -> FastAPI:
         if version == 0:
             with contextlib.suppress(StaleClocks):  # another replica stored them
                 await store.save_policy_set(0, [{**p, "version": 1} for p in DEFAULT_POLICIES])
+        if await store.watermark() is None:  # the timer starts here; nothing can be due before the first start
+            await store.advance_watermark(bucket(datetime.now(UTC)))
         await config.reload()
 
     runtime.on_start.append(load_configuration)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import structlog
@@ -31,6 +31,7 @@ from .store import SlaStore, StaleClocks
 
 log = structlog.get_logger(__name__)
 STATE = TypeAdapter(TicketClocks)
+LATE_TIMER_GRACE = timedelta(seconds=5)
 INPUTS = (
     TicketOpened,
     TicketUpdated,
@@ -133,8 +134,11 @@ class Sla:
         due = next_due(after)
         await self.store.save_clocks(ticket_id, version=version, state=STATE.dump_json(after).decode(), due=due)
         if due is not None:
-            # Already past (late input, downtime): the next bucket, whose tick stamps the true times anyway.
-            await self.store.schedule(ticket_id, max(due, datetime.now(UTC)))
+            # Already past (late input, downtime): fire a little later rather than at once, so inputs still
+            # queued for this ticket (a reply that would meet the target) are decided before the tick; the
+            # tick stamps the true warning and breach times anyway. A backlog longer than the grace can
+            # still be overtaken - see docs/architecture.md.
+            await self.store.schedule(ticket_id, max(due, datetime.now(UTC) + LATE_TIMER_GRACE))
 
     async def _record(self, ticket_id: str, emitted: list[EventPayload], now: datetime) -> None:
         """Store emitted events once: their ids say what they are, so a second decision finds them stored."""

@@ -60,13 +60,14 @@ class SlaStore:
         pointer = await self._config.find_one({"_id": "policies"})
         if pointer is None:
             return 0, []
-        doc = await self._policy_sets.find_one({"_id": int(pointer["version"])})
+        doc = await self._policy_sets.find_one({"_id": f"{int(pointer['version']):010d}"})
         return int(pointer["version"]), list(doc["policies"]) if doc else []
 
     async def save_policy_set(self, expected: int, policies: list[Document]) -> int:
         version = expected + 1
         try:
-            await self._policy_sets.insert_one({"_id": version, "policies": policies})
+            # a string id: FerretDB answers only string/ObjectId `_id` look-ups from its index
+            await self._policy_sets.insert_one({"_id": f"{version:010d}", "policies": policies})
             if expected == 0:
                 await self._config.insert_one({"_id": "policies", "version": version})
                 return version
