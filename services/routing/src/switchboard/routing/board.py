@@ -45,6 +45,7 @@ from .store import RoutingStore
 
 log = structlog.get_logger(__name__)
 DECISIONS = Counter("switchboard_routing_board_decisions_total", "Assignment decisions made.", ["kind"])
+Decision = tuple[str, EventPayload, str, datetime]  # subject, event, its id, when
 INPUTS = Gauge("switchboard_routing_board_inputs_applied", "Inputs applied to the board since it was rebuilt.")
 
 
@@ -142,24 +143,49 @@ class Assigner:
                     await consumer.seek_to_beginning()
                     log.info("rebuilding the assignment board from the beginning of its inputs")
                     continue
+                pending: list[Decision] = []
                 for records in batches.values():
                     for record in records:
-                        await self._apply_logged(record.value)
+                        pending += await self._apply_logged(record.value)
+                await self._persist(pending)
         finally:
             await consumer.stop()
 
-    async def _apply_logged(self, value: bytes) -> None:
+    async def _apply_logged(self, value: bytes) -> list[Decision]:
         """An input that cannot be applied is logged and skipped, never allowed to stop the assigner."""
         try:
-            await self._apply(BoardInput.model_validate_json(value))
+            return await self._apply(BoardInput.model_validate_json(value))
         except asyncio.CancelledError:
             raise
         except Exception:
             log.exception("assignment input failed; skipped")
+            return []
 
-    async def _apply(self, item: BoardInput) -> None:
+    async def _persist(self, pending: list[Decision]) -> None:
+        """Store a batch's decisions: each subject's in order, different subjects side by side.
+
+        Deciding is sequential and in memory; only storing waits on Mongo, so it is what runs in parallel.
+        """
+        by_subject: dict[str, list[Decision]] = {}
+        for decision in pending:
+            by_subject.setdefault(decision[0], []).append(decision)
+        gate = asyncio.Semaphore(16)
+
+        async def store(decisions: list[Decision]) -> None:
+            async with gate:
+                for subject, event, event_id, at in decisions:
+                    try:
+                        await self._record(subject, event, event_id, at)
+                    except Exception:
+                        log.exception("storing an assignment decision failed; the next rebuild retries it")
+                        return
+                    DECISIONS.labels(getattr(event, "type", "?")).inc()
+
+        await asyncio.gather(*(store(group) for group in by_subject.values()))
+
+    async def _apply(self, item: BoardInput) -> list[Decision]:
         if item.id in self._seen:
-            return
+            return []
         self._seen.add(item.id)
         INPUTS.inc()
         try:
@@ -167,7 +193,7 @@ class Assigner:
             self.board, decisions = await self._decide(item)
         except RosterError as exc:  # deterministic, so a replay skips it the same way
             log.warning("board input refused", kind=item.kind, input=item.id, reason=str(exc))
-            return
+            return []
         events: list[tuple[str, EventPayload]] = [(_subject(d), d) for d in decisions]
         if item.kind == "presence" and item.agent_id is not None and item.presence is not None:
             previous = before.seats.get(item.agent_id)
@@ -183,9 +209,10 @@ class Assigner:
                     ),
                 ),
             )
-        for index, (subject, event) in enumerate(events):
-            await self._record(subject, event, reaction_id(item.id, f"board/{index}"), item.time)
-            DECISIONS.labels(getattr(event, "type", "?")).inc()
+        return [
+            (subject, event, reaction_id(item.id, f"board/{index}"), item.time)
+            for index, (subject, event) in enumerate(events)
+        ]
 
     async def _decide(self, item: BoardInput) -> tuple[Board, Sequence[EventPayload]]:
         now = item.time
