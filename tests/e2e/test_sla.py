@@ -164,3 +164,36 @@ def test_calendars_and_policies_are_validated_and_admin_only(
     agent = httpx.put(f"{sla.url}/v1/sla/policies", json=[policy], headers={"authorization": "Bearer agent-token"})
     assert agent.status_code == 403
     admin.close()
+
+
+async def test_an_admin_re_applies_a_stricter_policy_to_a_running_ticket(
+    start_service: StartService, auth_headers: dict[str, str], servers: Servers, namespace: str
+) -> None:
+    sla = start_service("sla")
+    ticket = str(uuid.uuid4())
+    opened_at = (datetime.now(UTC) - timedelta(minutes=10)).replace(microsecond=0)
+    await publish_opened(servers, namespace, ticket, opened_at)
+    async with httpx.AsyncClient(base_url=sla.url, headers=auth_headers, timeout=10) as client:
+
+        async def known() -> dict[str, Any] | None:
+            response = await client.get(f"/v1/sla/tickets/{ticket}")
+            return response.json() if response.status_code == 200 else None
+
+        before = await until(known)
+        assert before and before["policy_version"] == 1
+        stricter = {
+            "id": "standard",
+            "name": "Standard",
+            "calendar": "default",
+            "targets": {"first_response": 5, "next_response": 240, "resolution": 4320},
+        }
+        assert (await client.put("/v1/sla/policies", json=[stricter])).status_code == 200
+        assert (await client.get(f"/v1/sla/tickets/{ticket}")).json()["policy_version"] == 1  # not by itself
+        after = await client.post(f"/v1/sla/tickets/{ticket}/reapply")
+        assert after.status_code == 200, after.text
+        view = after.json()
+        assert view["policy_version"] == 2
+        first = next(t for t in view["targets"] if t["target"] == "first_response")
+        assert datetime.fromisoformat(first["deadline"]) == opened_at + timedelta(minutes=5)
+        assert first["state"] == "breached"
+        assert (await client.post(f"/v1/sla/tickets/{uuid.uuid4()}/reapply")).status_code == 404

@@ -12,11 +12,11 @@ from .domain.calendar import CalendarError
 from .domain.clock import view
 from .domain.config import calendar_from_dict, policy_from_dict
 from .domain.policy import PolicyError
-from .handlers import STATE, Configuration
+from .handlers import STATE, Configuration, Sla
 from .store import SlaStore, StaleClocks
 
 
-def sla_router(*, store: SlaStore, config: Configuration, auth: TokenAuth) -> APIRouter:
+def sla_router(*, store: SlaStore, config: Configuration, sla: Sla, auth: TokenAuth) -> APIRouter:
     router = APIRouter(prefix="/v1/sla", tags=["sla"])
     Admin = Annotated[Principal, Depends(auth.require(Scope.ADMIN))]
     Agent = Annotated[Principal, Depends(auth.require(Scope.AGENT))]
@@ -86,6 +86,12 @@ def sla_router(*, store: SlaStore, config: Configuration, auth: TokenAuth) -> AP
             view(STATE.validate_json(doc["state"]), datetime.now(UTC), calendars=calendars)
         )
         return result
+
+    @router.post("/tickets/{ticket_id}/reapply", summary="Put a running ticket under the policies in force now")
+    async def post_reapply(ticket_id: str, _: Admin) -> dict[str, Any]:
+        if not await sla.reapply(ticket_id, datetime.now(UTC)):
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no SLA clocks for ticket {ticket_id}")
+        return await get_ticket(ticket_id, _)
 
     return router
 

@@ -76,4 +76,6 @@ def create_app(settings: SlaSettings | None = None) -> FastAPI:
         )
     )
     auth = TokenAuth.from_settings(settings)
-    return runtime.http_app(title="Switchboard SLA", routers=[sla_router(store=store, config=config, auth=auth)])
+    return runtime.http_app(
+        title="Switchboard SLA", routers=[sla_router(store=store, config=config, sla=sla, auth=auth)]
+    )

@@ -24,7 +24,7 @@ from switchboard.runtime.eventstore import ConcurrencyConflict
 from switchboard.runtime.outbox import OutboxRelay
 
 from .domain.calendar import BusinessCalendar
-from .domain.clock import SlaInput, Tick, TicketClocks, decide, next_due
+from .domain.clock import SlaInput, Tick, TicketClocks, decide, next_due, reapply
 from .domain.config import calendar_from_dict, policy_from_dict
 from .domain.policy import AccountFacts, Policy
 from .store import SlaStore, StaleClocks
@@ -95,17 +95,20 @@ class Sla:
         elif isinstance(data, INPUTS):
             await self.handle(str(data.ticket_id), data, event_id=envelope.id, now=envelope.time)
 
+    async def reapply(self, ticket_id: str, now: datetime) -> bool:
+        """An admin puts the ticket under the policies in force now; False when SLA does not know the ticket."""
+        return await self.handle(ticket_id, None, event_id=None, now=now)
+
     async def tick(self, ticket_id: str, at: datetime) -> None:
         await self.handle(ticket_id, Tick(at=at), event_id=None, now=at)
 
-    async def handle(self, ticket_id: str, event: SlaInput, *, event_id: str | None, now: datetime) -> None:
+    async def handle(self, ticket_id: str, event: SlaInput | None, *, event_id: str | None, now: datetime) -> bool:
         lock = self._locks.setdefault(ticket_id, asyncio.Lock())
         async with lock:
             try:
                 for _ in range(8):
                     try:
-                        await self._handle(ticket_id, event, event_id=event_id, now=now)
-                        return
+                        return await self._handle(ticket_id, event, event_id=event_id, now=now)
                     except StaleClocks:
                         continue
                 raise RuntimeError(f"ticket {ticket_id}: clocks keep changing under us")
@@ -113,8 +116,10 @@ class Sla:
                 if not lock.locked() or lock._waiters is None or not lock._waiters:
                     self._locks.pop(ticket_id, None)
 
-    async def _handle(self, ticket_id: str, event: SlaInput, *, event_id: str | None, now: datetime) -> None:
+    async def _handle(self, ticket_id: str, event: SlaInput | None, *, event_id: str | None, now: datetime) -> bool:
         doc = await self.store.clocks(ticket_id)
+        if event is None and doc is None:
+            return False
         version = int(doc["version"]) if doc else 0
         state = STATE.validate_json(doc["state"]) if doc else TicketClocks(ticket_id)
         policies, calendars = await self.config.current()
@@ -124,11 +129,14 @@ class Sla:
             account = (
                 AccountFacts(tier=facts.get("tier"), key_account=bool(facts.get("key_account"))) if facts else None
             )
-        after, emitted = decide(
-            state, event, now=now, policies=policies, calendars=calendars, account=account, event_id=event_id
-        )
+        if event is None:
+            after, emitted = reapply(state, now=now, policies=policies, calendars=calendars)
+        else:
+            after, emitted = decide(
+                state, event, now=now, policies=policies, calendars=calendars, account=account, event_id=event_id
+            )
         if after == state and not emitted:
-            return
+            return True
         if emitted:
             await self._record(ticket_id, emitted, now)
         due = next_due(after)
@@ -139,6 +147,7 @@ class Sla:
             # tick stamps the true warning and breach times anyway. A backlog longer than the grace can
             # still be overtaken - see docs/architecture.md.
             await self.store.schedule(ticket_id, max(due, datetime.now(UTC) + LATE_TIMER_GRACE))
+        return True
 
     async def _record(self, ticket_id: str, emitted: list[EventPayload], now: datetime) -> None:
         """Store emitted events once: their ids say what they are, so a second decision finds them stored."""

@@ -5,7 +5,7 @@ the `support.sla` events to publish; arm the ticket's timer at `next_due(state)`
 `Tick(at)`; serve `view(state, now, calendars=...)`.
 """
 
-from .decide import decide, input_key
+from .decide import decide, input_key, reapply
 from .state import Clock, ClockState, LateInput, Pause, SlaInput, Tick, TicketClocks
 from .view import TargetView, TicketSlaView, next_due, view
 
@@ -22,5 +22,6 @@ __all__ = [
     "decide",
     "input_key",
     "next_due",
+    "reapply",
     "view",
 ]

@@ -71,6 +71,18 @@ def decide(
     return replace(state, deferred=()), out
 
 
+def reapply(
+    state: TicketClocks, *, now: datetime, policies: Sequence[Policy], calendars: Mapping[str, BusinessCalendar]
+) -> tuple[TicketClocks, list[EventPayload]]:
+    """An admin re-applies the policies in force: the ticket's facts select a policy again (perhaps a newer
+    version of the same one), whose targets apply from each clock's original start, as on a priority change."""
+    now = utc(now, "now")
+    if state.facts is None:
+        return state, []
+    after, emitted = _refact(replace(state, facts=None), state.facts, now, policies, calendars)
+    return after, ordered(emitted)
+
+
 def input_key(event: EventPayload) -> str:
     """A stable key for an input without an envelope id: an interaction's id, else a hash of the payload."""
     if isinstance(event, InteractionRecorded):
