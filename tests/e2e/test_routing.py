@@ -48,7 +48,8 @@ async def wait_for(check: Any, deadline_s: float = 30) -> Any:
 async def test_rules_route_and_the_assigner_respects_capacity(
     start_service: StartService, auth_headers: dict[str, str], servers: Servers, namespace: str
 ) -> None:
-    intake, routing = start_service("intake"), start_service("routing")
+    intake = start_service("intake")
+    routing = start_service("routing", env={"SWITCHBOARD_API_TOKENS": "desk-ayla=agent:ayla,desk-any=agent"})
     admin = httpx.Client(base_url=routing.url, headers=auth_headers, timeout=30)
     assert admin.put("/v1/skills", json=["billing"]).status_code == 200
     assert admin.put("/v1/teams/finance", json={"name": "Finance"}).status_code == 200
@@ -76,7 +77,24 @@ async def test_rules_route_and_the_assigner_respects_capacity(
     assert explained["decision"]["queue"] == "billing"
     assert explained["decision"]["rule_id"] == "turkish-billing"
 
-    assert admin.put("/v1/agents/ayla/presence", json={"presence": "online"}).status_code == 200
+    own = httpx.put(
+        f"{routing.url}/v1/agents/bora/presence",
+        json={"presence": "online"},
+        headers={"authorization": "Bearer desk-ayla"},
+    )
+    assert own.status_code == 403 and "own presence" in own.json()["detail"]
+    unbound = httpx.put(
+        f"{routing.url}/v1/agents/ayla/presence",
+        json={"presence": "online"},
+        headers={"authorization": "Bearer desk-any"},
+    )
+    assert unbound.status_code == 403
+    desk = httpx.put(
+        f"{routing.url}/v1/agents/ayla/presence",
+        json={"presence": "online"},
+        headers={"authorization": "Bearer desk-ayla"},
+    )
+    assert desk.status_code == 200  # ayla's desk sets ayla's presence
     async with httpx.AsyncClient(base_url=intake.url, headers=auth_headers, timeout=30) as client:
         ids = []
         for i in range(2):
@@ -101,17 +119,21 @@ async def test_rules_route_and_the_assigner_respects_capacity(
 
     records = await wait_for(both_routed_one_assigned)
     assert records, "expected two routed tickets and one assignment (capacity 1)"
-    first, second = (routing_events(records, t) for t in ids)
-    assert first[0]["type"] == "support.ticket.routed.v1" and first[0]["queue_id"] == "billing"
-    assert first[0]["priority"] == "high" and first[0]["required_skills"] == ["billing:2"]
-    assert first[1]["type"] == "support.ticket.assigned.v1" and first[1]["agent_id"] == "ayla"
-    assert [e["type"] for e in second] == ["support.ticket.routed.v1"]  # waits: ayla is full, bora offline
+    histories = {t: routing_events(records, t) for t in ids}
+    for history in histories.values():
+        assert history[0]["type"] == "support.ticket.routed.v1" and history[0]["queue_id"] == "billing"
+        assert history[0]["priority"] == "high" and history[0]["required_skills"] == ["billing:2"]
+    # Both arrive together: whichever the assigner saw first goes to ayla, the other waits (capacity 1).
+    holder = next(t for t, h in histories.items() if len(h) == 2)
+    waiting = next(t for t in ids if t != holder)
+    assert histories[holder][1]["type"] == "support.ticket.assigned.v1" and histories[holder][1]["agent_id"] == "ayla"
+    assert [e["type"] for e in histories[waiting]] == ["support.ticket.routed.v1"]  # ayla is full, bora offline
 
     assert admin.put("/v1/agents/bora/presence", json={"presence": "online"}).status_code == 200
 
     async def second_assigned() -> list[Any] | None:
         records = await read_topic(servers.kafka_bootstrap, topic, at_least=4, wait_s=2)
-        events = routing_events(records, ids[1])
+        events = routing_events(records, waiting)
         return events if any(e["type"].endswith("assigned.v1") for e in events) else None
 
     events = await wait_for(second_assigned)

@@ -1,5 +1,8 @@
 """Bearer tokens with scopes: `channel` (webhooks), `agent` (desk work), `admin` (everything).
 
+`SWITCHBOARD_API_TOKENS` lists them as 'token=scope+scope'; an agent's own desk token may name its agent,
+'token=agent:ayla', which is what lets it set that agent's presence and no one else's.
+
 Tokens come from the environment only. They are kept as SHA-256 digests and compared in constant time,
 so a token never sits in memory longer than parsing takes and timing reveals nothing about it.
 """
@@ -31,6 +34,7 @@ class Principal:
 
     fingerprint: str
     scopes: frozenset[Scope]
+    agent_id: str | None = None  # the agent a desk token belongs to ('token=agent:ayla'), if any
 
     def may(self, scope: Scope) -> bool:
         return scope in self.scopes or Scope.ADMIN in self.scopes
@@ -43,17 +47,21 @@ def _digest(token: str) -> bytes:
 class TokenAuth:
     """Checks `Authorization: Bearer <token>` against the configured tokens."""
 
-    def __init__(self, tokens: dict[str, frozenset[Scope]]) -> None:
-        self._tokens = [(_digest(token), scopes) for token, scopes in tokens.items() if token]
+    def __init__(self, tokens: dict[str, frozenset[Scope]], agents: dict[str, str] | None = None) -> None:
+        agents = agents or {}
+        self._tokens = [(_digest(token), scopes, agents.get(token)) for token, scopes in tokens.items() if token]
 
     @classmethod
     def from_settings(cls, settings: ServiceSettings) -> TokenAuth:
         tokens: dict[str, frozenset[Scope]] = {}
+        agents: dict[str, str] = {}
         if settings.api_token is not None:
             tokens[settings.api_token.get_secret_value()] = frozenset({Scope.ADMIN})
         if settings.api_tokens is not None:
-            tokens.update(parse_tokens(settings.api_tokens.get_secret_value()))
-        return cls(tokens)
+            spec = settings.api_tokens.get_secret_value()
+            tokens.update(parse_tokens(spec))
+            agents = parse_agents(spec)
+        return cls(tokens, agents)
 
     def authenticate(self, header: str | None) -> Principal:
         """The caller's principal; 401 without a valid bearer token."""
@@ -61,9 +69,9 @@ class TokenAuth:
         if scheme.lower() != "bearer" or not token.strip():
             raise _unauthorized("missing bearer token: send 'Authorization: Bearer <token>'")
         digest = _digest(token.strip())
-        for known, scopes in self._tokens:
+        for known, scopes, agent_id in self._tokens:
             if hmac.compare_digest(known, digest):
-                return Principal(fingerprint=digest.hex()[:8], scopes=scopes)
+                return Principal(fingerprint=digest.hex()[:8], scopes=scopes, agent_id=agent_id)
         raise _unauthorized("invalid bearer token")
 
     def require(self, scope: Scope) -> Callable[[Request], Awaitable[Principal]]:
@@ -86,10 +94,22 @@ def parse_tokens(spec: str) -> dict[str, frozenset[Scope]]:
         if not sep or not token or not scopes:
             raise ValueError("SWITCHBOARD_API_TOKENS entries must look like 'token=scope+scope'")
         try:
-            tokens[token] = frozenset(Scope(s) for s in scopes.split("+"))
+            tokens[token] = frozenset(Scope(s.split(":", 1)[0]) for s in scopes.split("+"))
         except ValueError as exc:
             raise ValueError(f"SWITCHBOARD_API_TOKENS: {exc}; scopes are channel, agent, admin") from None
     return tokens
+
+
+def parse_agents(spec: str) -> dict[str, str]:
+    """Which agent each desk token belongs to: 'token=agent:ayla' binds the token to agent 'ayla'."""
+    agents: dict[str, str] = {}
+    for item in filter(None, (part.strip() for part in spec.split(","))):
+        token, _, scopes = item.partition("=")
+        for scope in scopes.split("+"):
+            name, sep, agent_id = scope.partition(":")
+            if sep and name == Scope.AGENT and agent_id:
+                agents[token] = agent_id
+    return agents
 
 
 def _unauthorized(detail: str) -> HTTPException:

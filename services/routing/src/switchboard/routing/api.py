@@ -95,7 +95,9 @@ def routing_router(*, store: RoutingStore, routing: Routing, assigner: Assigner,
         return {"ticket_id": ticket_id, "request_id": request_id}
 
     @router.put("/v1/agents/{agent_id}/presence", summary="Set an agent's presence (the agent desk calls this)")
-    async def put_presence(agent_id: str, body: PresenceIn, _: Agent) -> dict[str, Any]:
+    async def put_presence(agent_id: str, body: PresenceIn, principal: Agent) -> dict[str, Any]:
+        if not principal.may(Scope.ADMIN) and principal.agent_id != agent_id:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, "an agent's token sets only that agent's own presence")
         doc = await store.roster_document()
         if doc is None or agent_id not in doc.get("agents", {}):
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"no agent {agent_id} on the roster")
