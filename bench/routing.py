@@ -1077,29 +1077,18 @@ async def setup_roster(bench: Bench, token: str, budget_s: float) -> Json:
                 raise RuntimeError(f"PUT {path}: {response.status_code} {response.text[:500]}")
             return time.monotonic() - started
 
-        t0 = time.monotonic()
-        for n in range(shape.queues):
-            await put(f"/v1/teams/{shape.team(n)}", json=shape.team_body(n))
-            await put(f"/v1/queues/{shape.queue(n)}", json=shape.queue_body(n))
-        timings["teams_and_queues_s"] = round(time.monotonic() - t0, 2)
-        timings["roster_versions_after_teams_and_queues"] = 2 * shape.queues
-
         agents = shape.agents()
-        log(f"setup: {len(agents):,} agents, one PUT each (every edit stores a new roster version) ...")
+        log(f"setup: {shape.queues} teams and queues, {len(agents):,} agents in one roster PUT ...")
         t0 = time.monotonic()
-        samples: list[list[float]] = []  # [agents so far, seconds since start, seconds this PUT took]
-        timings["agent_put_latency_samples"] = samples
-        for i, (agent_id, team) in enumerate(agents, start=1):
-            took = await put(f"/v1/agents/{agent_id}", json=shape.agent_body(agent_id, team))
-            timings["agents_put"] = i
-            if i % 25 == 0 or i == len(agents) or i <= 2:
-                samples.append([i, round(time.monotonic() - t0, 2), round(took, 3)])
-            if i % 250 == 0 or i == len(agents):
-                log(f"  {i:,} agents after {time.monotonic() - t0:.1f} s (last PUT {took * 1000:.0f} ms)")
-            if i % 25 == 0 and time.monotonic() - began > budget_s:
-                log(f"  {i:,} agents after {time.monotonic() - t0:.1f} s (last PUT {took * 1000:.0f} ms): over budget")
-            check_budget("the agent PUTs")
-        timings["agent_puts_s"] = round(time.monotonic() - t0, 2)
+        roster = {
+            "teams": {shape.team(n): shape.team_body(n) for n in range(shape.queues)},
+            "queues": {shape.queue(n): shape.queue_body(n) for n in range(shape.queues)},
+            "agents": {agent_id: shape.agent_body(agent_id, team) for agent_id, team in agents},
+        }
+        await put("/v1/roster", json=roster)
+        timings["roster_put_s"] = round(time.monotonic() - t0, 2)
+        timings["agents_put"] = len(agents)
+        check_budget("the roster PUT")
 
         t0 = time.monotonic()
         await put("/v1/routing/rules", content=shape.rules(), headers={"content-type": "application/yaml"})

@@ -11,10 +11,10 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 from switchboard.runtime.eventstore import EventStore
+from switchboard.runtime.sets import SlotList
 
 Document = dict[str, Any]
 SOURCE = "/switchboard/intake"
@@ -40,6 +40,7 @@ class IntakeStore:
         self._channel_tickets = db["channel_tickets"]
         self._customer_tickets = db["customer_tickets"]
         self._counters = db["counters"]
+        self._customer_ticket_slots = SlotList(self._customer_tickets)
         self._block = reference_block
         self._next_ref = 0
         self._ref_limit = 0
@@ -51,18 +52,27 @@ class IntakeStore:
     # references ------------------------------------------------------------------------------------------
 
     async def next_reference_number(self) -> int:
-        """Reference numbers unique across replicas, reserved from Mongo a block at a time."""
+        """Reference numbers unique across replicas, taken a block at a time.
+
+        A block is claimed by inserting its document (an insert collides atomically on `_id`, on FerretDB too,
+        where an `$inc` is a read-modify-write that two replicas could both win); the counter is only a hint
+        of where to start looking.
+        """
         async with self._ref_lock:
             if self._next_ref >= self._ref_limit:
-                doc = await self._counters.find_one_and_update(
-                    {"_id": "ticket_reference"},
-                    {"$inc": {"value": self._block}},
-                    upsert=True,
-                    return_document=ReturnDocument.AFTER,
+                hint = await self._counters.find_one({"_id": "ticket_reference_blocks"})
+                block = int(hint["next"]) if hint else 0
+                while True:
+                    try:
+                        await self._counters.insert_one({"_id": f"ticket_reference_block/{block:010d}"})
+                        break
+                    except DuplicateKeyError:
+                        block += 1
+                await self._counters.update_one(
+                    {"_id": "ticket_reference_blocks"}, {"$max": {"next": block + 1}}, upsert=True
                 )
-                assert doc is not None
-                self._ref_limit = int(doc["value"]) + 1
-                self._next_ref = self._ref_limit - self._block
+                self._next_ref = max(1, block * self._block)
+                self._ref_limit = (block + 1) * self._block
             number = self._next_ref
             self._next_ref += 1
             return number
@@ -95,13 +105,10 @@ class IntakeStore:
             await self._identities.delete_one({"_id": identity, "owner": owner})
 
     async def add_customer_ticket(self, customer_id: str, ticket_id: str) -> None:
-        await self._customer_tickets.update_one(
-            {"_id": customer_id}, {"$addToSet": {"ticket_ids": ticket_id}}, upsert=True
-        )
+        await self._customer_ticket_slots.append(customer_id, ticket_id)
 
     async def customer_ticket_ids(self, customer_id: str) -> list[str]:
-        doc = await self._customer_tickets.find_one({"_id": customer_id})
-        return [] if doc is None else list(doc.get("ticket_ids", []))
+        return list(dict.fromkeys(await self._customer_ticket_slots.values(customer_id)))
 
     # channels --------------------------------------------------------------------------------------------
 

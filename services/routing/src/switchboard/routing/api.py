@@ -12,7 +12,7 @@ from .domain.escalation import Cause
 from .domain.roster import RosterError
 from .domain.rules import RuleSetError, TicketFacts, explain, parse_rules
 from .handlers import Routing
-from .models import AgentIn, EscalateIn, ExplainIn, PresenceIn, QueueIn, TeamIn, roster_from_document
+from .models import AgentIn, EscalateIn, ExplainIn, PresenceIn, QueueIn, RosterIn, TeamIn, roster_from_document
 from .store import RoutingStore, VersionConflict
 
 
@@ -25,7 +25,9 @@ def routing_router(*, store: RoutingStore, routing: Routing, assigner: Assigner,
         for _ in range(5):
             version = await store.current_version("roster")
             doc = dict(await store.roster_document(version) or {})
-            if kind == "skills":
+            if kind == "all" and isinstance(value, dict):
+                doc = dict(value)
+            elif kind == "skills":
                 doc["skills"] = value
             else:
                 section = dict(doc.get(kind, {}))
@@ -46,6 +48,10 @@ def routing_router(*, store: RoutingStore, routing: Routing, assigner: Assigner,
             )
             return {"roster_version": new_version}
         raise HTTPException(status.HTTP_409_CONFLICT, "the roster is being changed by others; try again")
+
+    @router.put("/v1/roster", summary="Replace the whole roster at once (one version, one board input)")
+    async def put_roster(body: RosterIn, _: Admin) -> dict[str, Any]:
+        return await change_roster("all", "", body.model_dump(mode="json"))
 
     @router.put("/v1/skills", summary="Replace the catalogue of skills agents and rules may name")
     async def put_skills(skills: Annotated[list[str], Body(max_length=1000)], _: Admin) -> dict[str, Any]:

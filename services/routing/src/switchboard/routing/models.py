@@ -55,6 +55,15 @@ class QueueIn(Strict):
     escalation: EscalationIn = Field(default_factory=EscalationIn, description="Escalation policy.")
 
 
+class RosterIn(Strict):
+    """The whole roster, as a team lead's import from a workforce system sends it."""
+
+    skills: list[str] = Field(default_factory=list, max_length=1000, description="Skill catalogue.")
+    agents: dict[str, AgentIn] = Field(default_factory=dict, description="Agents by id.")
+    teams: dict[str, TeamIn] = Field(default_factory=dict, description="Teams by id.")
+    queues: dict[str, QueueIn] = Field(default_factory=dict, description="Queues by id.")
+
+
 class ExplainIn(Strict):
     """A ticket to dry-run through the rules."""
 

@@ -140,13 +140,13 @@ class Sla:
         if emitted:
             await self._record(ticket_id, emitted, now)
         due = next_due(after)
-        await self.store.save_clocks(ticket_id, version=version, state=STATE.dump_json(after).decode(), due=due)
         if due is not None:
-            # Already past (late input, downtime): fire a little later rather than at once, so inputs still
-            # queued for this ticket (a reply that would meet the target) are decided before the tick; the
-            # tick stamps the true warning and breach times anyway. A backlog longer than the grace can
-            # still be overtaken - see docs/architecture.md.
+            # The timer first: if saving the clocks then fails, the retry schedules it again; a timer left
+            # over from a lost race only fires a tick that finds nothing due. Already past (late input,
+            # downtime): fire a little later rather than at once, so inputs still queued for this ticket (a
+            # reply that would meet the target) are decided before the tick, which stamps true times anyway.
             await self.store.schedule(ticket_id, max(due, datetime.now(UTC) + LATE_TIMER_GRACE))
+        await self.store.save_clocks(ticket_id, version=version, state=STATE.dump_json(after).decode(), due=due)
         return True
 
     async def _record(self, ticket_id: str, emitted: list[EventPayload], now: datetime) -> None:

@@ -77,10 +77,10 @@ class Scheduler:
             tickets = await self._store.due_in(name)
             if tickets:
                 end = start + TIMER_STEP
-                await asyncio.gather(*(fire(t, end) for t in tickets))
+                await asyncio.gather(*(fire(t, end) for t in dict.fromkeys(tickets)))
                 FIRED.observe(max(0.0, (datetime.now(UTC) - end).total_seconds()))
                 fired += len(tickets)
-                await self._store.forget_bucket(name)
+                await self._store.forget_bucket(name, len(tickets))
             await self._store.advance_watermark(name)
             start += TIMER_STEP
         return fired

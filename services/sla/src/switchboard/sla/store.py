@@ -1,7 +1,8 @@
 """SLA's Mongo: calendars, the versioned ordered policy set, each ticket's clocks, timers and events.
 
-Timers are one document per quarter second of due time (`_id` is its start), listing the tickets due then:
-the time-keyed `_id` is the index on the due time, and the one look-up FerretDB answers from an index.
+Timers are keyed by the quarter second of their due time (`<bucket start>#<slot>`, one ticket per slot, see
+`runtime/sets.py`): the time-keyed `_id` is the index on the due time, the one look-up FerretDB answers from
+an index, and inserts never lose a timer to a concurrent writer.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 from switchboard.runtime.eventstore import EventStore
+from switchboard.runtime.sets import SlotList
 
 Document = dict[str, Any]
 SOURCE = "/switchboard/sla"
@@ -44,6 +46,7 @@ class SlaStore:
         self._clocks = db["clocks"]
         self._timers = db["timers"]
         self._accounts = db["accounts"]
+        self._timer_slots = SlotList(self._timers)
 
     async def setup(self) -> None:
         await self.events.setup()
@@ -108,14 +111,13 @@ class SlaStore:
             raise StaleClocks(ticket_id)
 
     async def schedule(self, ticket_id: str, due: datetime) -> None:
-        await self._timers.update_one({"_id": bucket(due)}, {"$addToSet": {"tickets": ticket_id}}, upsert=True)
+        await self._timer_slots.append(bucket(due), ticket_id)
 
-    async def due_in(self, second: str) -> list[str]:
-        doc = await self._timers.find_one({"_id": second})
-        return [] if doc is None else list(doc.get("tickets", []))
+    async def due_in(self, name: str) -> list[str]:
+        return await self._timer_slots.values(name)
 
-    async def forget_bucket(self, second: str) -> None:
-        await self._timers.delete_one({"_id": second})
+    async def forget_bucket(self, name: str, count: int) -> None:
+        await self._timer_slots.clear(name, count)
 
     async def watermark(self) -> str | None:
         doc = await self._config.find_one({"_id": "scheduler"})
