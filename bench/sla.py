@@ -414,10 +414,7 @@ class BulkWriter:
                 except BulkWriteError as exc:
                     if name != "timers" or any(e.get("code") != 11000 for e in exc.details.get("writeErrors", [])):
                         raise
-                    for error in exc.details["writeErrors"]:  # a bucket that already exists: add to it
-                        doc = chunk[error["index"]]
-                        for ticket in doc["tickets"]:
-                            self._db[name].update_one({"_id": doc["_id"]}, {"$addToSet": {"tickets": ticket}})
+                    raise  # slot documents are unique by construction: a collision is a seeding bug
                 self.inserted[name] += len(chunk)
                 count += len(chunk)
         self.insert_seconds += time.monotonic() - started
@@ -512,9 +509,11 @@ async def timer_check(service_db: Any, tickets: list[str]) -> Json:
                 nothing_due += 1
                 return
             name = bucket(doc["due_at"])
-            if name not in buckets:
-                stored = await service_db["timers"].find_one({"_id": name})
-                buckets.setdefault(name, set(stored.get("tickets", [])) if stored else set())
+            if name not in buckets:  # timers are slot documents `<bucket>#<n>` (runtime/sets.py)
+                listed: set[str] = set()
+                while (slot := await service_db["timers"].find_one({"_id": f"{name}#{len(listed):07d}"})) is not None:
+                    listed.add(str(slot["value"]))
+                buckets.setdefault(name, listed)
             if ticket not in buckets[name]:
                 missing.append(ticket)
 
@@ -1251,9 +1250,9 @@ async def breach_window(bench: Bench, window: Window) -> None:
         "breaches_of_other_tickets": len(breaches) - len(ours),
         "breached_at_not_the_deadline": len(wrong_time),
     }
-    leftover = await bench.database["timers"].count_documents(
-        {"_id": {"$in": sorted({bucket(d) for d in window.deadlines.values()})}}
-    )
+    leftover = 0
+    for name in sorted({bucket(d) for d in window.deadlines.values()}):
+        leftover += await bench.database["timers"].find_one({"_id": f"{name}#{0:07d}"}) is not None
     verification["window_timer_buckets_left"] = leftover
     fired = metrics1.get("switchboard_sla_timer_fire_delay_seconds_count", 0) - metrics0.get(
         "switchboard_sla_timer_fire_delay_seconds_count", 0
