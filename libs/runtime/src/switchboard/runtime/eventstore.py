@@ -150,6 +150,37 @@ class EventStore:
         self._remember(extended)
         return extended, commit
 
+    async def append_once(
+        self,
+        subject: str,
+        events: Sequence[EventPayload],
+        event_ids: Sequence[str],
+        *,
+        now: datetime,
+        cause: Envelope | None = None,
+        attempts: int = 8,
+    ) -> Document | None:
+        """Store reactions whose ids derive from their cause, skipping any already stored.
+
+        The way a reaction stays exactly-once: a redelivered cause, or another process deciding the same
+        thing, finds the ids already in the subject's history. Returns the new commit (for the relay), or
+        None when everything was stored before.
+        """
+        for attempt in range(attempts):
+            stream = await self.read(subject, fresh=attempt > 0)
+            known = {e.id for e in stream.events}
+            fresh = [(i, e) for i, e in zip(event_ids, events, strict=True) if i not in known]
+            if not fresh:
+                return None
+            try:
+                _, commit = await self.append(
+                    stream, [e for _, e in fresh], now=now, cause=cause, event_ids=[i for i, _ in fresh]
+                )
+            except ConcurrencyConflict:
+                continue
+            return commit
+        raise ConcurrencyConflict(f"{subject}: could not store {len(event_ids)} event(s); it keeps changing")
+
     def _remember(self, stream: Stream) -> None:
         self._cache[stream.subject] = stream
         self._cache.move_to_end(stream.subject)

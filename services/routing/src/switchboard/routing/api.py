@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, HTTPException, status
 from switchboard.runtime.auth import Principal, Scope, TokenAuth
+from switchboard.runtime.jsonable import jsonable
 
 from .board import Assigner, BoardInput
 from .domain.escalation import Cause
@@ -144,25 +145,7 @@ def routing_router(*, store: RoutingStore, routing: Routing, assigner: Assigner,
     async def post_explain(body: ExplainIn, _: Agent) -> dict[str, Any]:
         ticket = TicketFacts(**(body.model_dump() | {"tags": tuple(body.tags)}))
         assert routing.rules is not None
-        result: dict[str, Any] = _jsonable(explain(routing.rules, ticket))
+        result: dict[str, Any] = jsonable(explain(routing.rules, ticket))
         return result
 
     return router
-
-
-def _jsonable(value: Any) -> Any:
-    """Dataclasses and enums of the domain as JSON."""
-    import dataclasses
-    from enum import Enum
-
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, dict) or hasattr(value, "items"):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return value

@@ -25,7 +25,6 @@ from pydantic import BaseModel, ConfigDict
 from switchboard.events import EventPayload, reaction_id
 from switchboard.events.common import Channel, Presence, Priority
 from switchboard.events.routing import AgentPresenceChanged
-from switchboard.runtime.eventstore import ConcurrencyConflict
 from switchboard.runtime.outbox import OutboxRelay
 
 from .domain.assignment import (
@@ -250,17 +249,9 @@ class Assigner:
 
     async def _record(self, subject: str, event: EventPayload, event_id: str, now: datetime) -> None:
         """Store a decision once: a replayed input finds its decision already in the subject's history."""
-        for attempt in range(8):
-            stream = await self._store.events.read(subject, fresh=attempt > 0)
-            if any(e.id == event_id for e in stream.events):
-                return
-            try:
-                _, commit = await self._store.events.append(stream, [event], now=now, event_ids=[event_id])
-            except ConcurrencyConflict:
-                continue
+        commit = await self._store.events.append_once(subject, [event], [event_id], now=now)
+        if commit is not None:
             self._relay.submit(commit)
-            return
-        raise RuntimeError(f"could not record {event_id} on {subject}")
 
     async def _watch_silence(self) -> None:
         """The owner asks for reassignment of tickets whose assignee stayed silent past the queue's limit."""

@@ -20,7 +20,6 @@ from switchboard.events.interactions import InteractionRecorded
 from switchboard.events.routing import TicketEscalated, TicketHandedOff
 from switchboard.events.sla import SlaBreached, SlaWarning
 from switchboard.events.tickets import TicketOpened, TicketStatusChanged
-from switchboard.runtime.eventstore import ConcurrencyConflict
 from switchboard.runtime.outbox import OutboxRelay
 
 from .board import Assigner, BoardInput
@@ -215,20 +214,7 @@ class Routing:
         self, subject: str, event: EventPayload, event_id: str, cause: Envelope | None, now: datetime | None = None
     ) -> None:
         """Store a decision once (a redelivered cause finds it already there), then hand it to the relay."""
-        for attempt in range(8):
-            stream = await self.store.events.read(subject, fresh=attempt > 0)
-            if any(e.id == event_id for e in stream.events):
-                return
-            try:
-                _, commit = await self.store.events.append(
-                    stream,
-                    [event],
-                    now=now or (cause.time if cause else datetime.now()),
-                    cause=cause,
-                    event_ids=[event_id],
-                )
-            except ConcurrencyConflict:
-                continue
+        at = now or (cause.time if cause else datetime.now(UTC))
+        commit = await self.store.events.append_once(subject, [event], [event_id], now=at, cause=cause)
+        if commit is not None:
             self.relay.submit(commit)
-            return
-        raise RuntimeError(f"could not record {event_id} on {subject}")

@@ -1,12 +1,11 @@
 """SLA's HTTP API: business calendars, the ordered policy set, and each ticket's clocks."""
 
-import dataclasses
 from datetime import UTC, datetime
-from enum import Enum
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, HTTPException, status
 from switchboard.runtime.auth import Principal, Scope, TokenAuth
+from switchboard.runtime.jsonable import jsonable
 
 from .domain.calendar import CalendarError
 from .domain.clock import view
@@ -82,7 +81,7 @@ def sla_router(*, store: SlaStore, config: Configuration, sla: Sla, auth: TokenA
         if doc is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"no SLA clocks for ticket {ticket_id}")
         _policies, calendars = await config.current()
-        result: dict[str, Any] = _jsonable(
+        result: dict[str, Any] = jsonable(
             view(STATE.validate_json(doc["state"]), datetime.now(UTC), calendars=calendars)
         )
         return result
@@ -94,17 +93,3 @@ def sla_router(*, store: SlaStore, config: Configuration, sla: Sla, auth: TokenA
         return await get_ticket(ticket_id, _)
 
     return router
-
-
-def _jsonable(value: Any) -> Any:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    return value

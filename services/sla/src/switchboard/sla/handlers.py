@@ -20,7 +20,6 @@ from switchboard.events.customers import AccountUpserted
 from switchboard.events.interactions import InteractionRecorded
 from switchboard.events.routing import TicketRouted
 from switchboard.events.tickets import TicketMerged, TicketOpened, TicketReopened, TicketStatusChanged, TicketUpdated
-from switchboard.runtime.eventstore import ConcurrencyConflict
 from switchboard.runtime.outbox import OutboxRelay
 
 from .domain.calendar import BusinessCalendar
@@ -152,21 +151,9 @@ class Sla:
     async def _record(self, ticket_id: str, emitted: list[EventPayload], now: datetime) -> None:
         """Store emitted events once: their ids say what they are, so a second decision finds them stored."""
         ids = [event_identity(ticket_id, e) for e in emitted]
-        for attempt in range(8):
-            stream = await self.store.events.read(ticket_id, fresh=attempt > 0)
-            known = {e.id for e in stream.events}
-            fresh = [(i, e) for i, e in zip(ids, emitted, strict=True) if i not in known]
-            if not fresh:
-                return
-            try:
-                _, commit = await self.store.events.append(
-                    stream, [e for _, e in fresh], now=now, event_ids=[i for i, _ in fresh]
-                )
-            except ConcurrencyConflict:
-                continue
+        commit = await self.store.events.append_once(ticket_id, emitted, ids, now=now)
+        if commit is not None:
             self.relay.submit(commit)
-            return
-        raise RuntimeError(f"could not record SLA events of {ticket_id}")
 
 
 def event_identity(ticket_id: str, event: EventPayload) -> str:
