@@ -8,12 +8,11 @@ when another writer got in first (optimistic concurrency), and answering a retri
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import json
 import random
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -21,6 +20,7 @@ from typing import Any
 from switchboard.events import EventPayload
 from switchboard.events.interactions import InteractionKind
 from switchboard.runtime.eventstore import ConcurrencyConflict, Stream
+from switchboard.runtime.locks import KeyedLocks
 from switchboard.runtime.outbox import OutboxRelay
 
 from .domain import customer as customers
@@ -319,27 +319,6 @@ class Intake:
             )
             return Outcome(account_view(after))
         raise Rejected(f"account {account_id} is being changed by others right now; try again")
-
-
-class KeyedLocks:
-    """One asyncio lock per key, alive only while someone holds or waits for it."""
-
-    def __init__(self) -> None:
-        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
-
-    @contextlib.asynccontextmanager
-    async def hold(self, key: str) -> AsyncIterator[None]:
-        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
-        self._locks[key] = (lock, users + 1)
-        try:
-            async with lock:
-                yield
-        finally:
-            lock, users = self._locks[key]
-            if users == 1:
-                del self._locks[key]
-            else:
-                self._locks[key] = (lock, users - 1)
 
 
 def ticket_view(ticket: tickets.Ticket) -> Document:

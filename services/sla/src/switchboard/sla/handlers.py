@@ -20,6 +20,7 @@ from switchboard.events.customers import AccountUpserted
 from switchboard.events.interactions import InteractionRecorded
 from switchboard.events.routing import TicketRouted
 from switchboard.events.tickets import TicketMerged, TicketOpened, TicketReopened, TicketStatusChanged, TicketUpdated
+from switchboard.runtime.locks import KeyedLocks
 from switchboard.runtime.outbox import OutboxRelay
 
 from .domain.calendar import BusinessCalendar
@@ -74,7 +75,7 @@ class Sla:
         self.store = store
         self.relay = relay
         self.config = config
-        self._locks: dict[str, asyncio.Lock] = {}
+        self._locks = KeyedLocks()
 
     async def on_events(self, batch: Sequence[Envelope]) -> None:
         by_subject: dict[str, list[Envelope]] = {}
@@ -102,18 +103,13 @@ class Sla:
         await self.handle(ticket_id, Tick(at=at), event_id=None, now=at)
 
     async def handle(self, ticket_id: str, event: SlaInput | None, *, event_id: str | None, now: datetime) -> bool:
-        lock = self._locks.setdefault(ticket_id, asyncio.Lock())
-        async with lock:
-            try:
-                for _ in range(8):
-                    try:
-                        return await self._handle(ticket_id, event, event_id=event_id, now=now)
-                    except StaleClocks:
-                        continue
-                raise RuntimeError(f"ticket {ticket_id}: clocks keep changing under us")
-            finally:
-                if not lock.locked() or lock._waiters is None or not lock._waiters:
-                    self._locks.pop(ticket_id, None)
+        async with self._locks.hold(ticket_id):
+            for _ in range(8):
+                try:
+                    return await self._handle(ticket_id, event, event_id=event_id, now=now)
+                except StaleClocks:
+                    continue
+            raise RuntimeError(f"ticket {ticket_id}: clocks keep changing under us")
 
     async def _handle(self, ticket_id: str, event: SlaInput | None, *, event_id: str | None, now: datetime) -> bool:
         doc = await self.store.clocks(ticket_id)

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import FastAPI, Header, Request
+from fastapi import FastAPI, Header, Request, Response, status
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from switchboard.runtime.auth import Principal
 
 from ..domain.errors import Rejected
+from ..handlers import Outcome, request_hash
 from ..handlers import Request as CommandRequest
-from ..handlers import request_hash
 from ..store import IdentityTaken
 
 IdempotencyKey = Annotated[
@@ -32,6 +32,14 @@ def command_request(principal: Principal, key: str | None, payload: Any, *, path
         hash=request_hash({"path": path, "body": payload}) if key else None,
         actor_id=f"token:{principal.fingerprint}",
     )
+
+
+def answer(outcome: Outcome, response: Response, *, created: bool = False) -> dict[str, Any]:
+    """The stored or fresh answer; a replay says so, and keeps the status the first answer had."""
+    response.headers["Idempotent-Replayed"] = "true" if outcome.replayed else "false"
+    if created and not outcome.replayed:
+        response.status_code = status.HTTP_201_CREATED
+    return outcome.response
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -9,9 +9,9 @@ from switchboard.runtime.auth import Principal, Scope, TokenAuth
 
 from ..domain import customer as customers
 from ..domain.errors import Invalid, NotFound
-from ..handlers import Intake, Outcome, account_view, customer_view, derived_id, ticket_view
+from ..handlers import Intake, account_view, customer_view, derived_id, ticket_view
 from ..identify import Identify
-from .common import IdempotencyKey, command_request
+from .common import IdempotencyKey, answer, command_request
 from .models import AccountIn, CustomerIn
 
 
@@ -41,12 +41,6 @@ def customers_router(*, intake: Intake, identify: Identify, auth: TokenAuth) -> 
             time_zone=body.time_zone,
             account_id=body.account_id,
         )
-
-    def answer(outcome: Outcome, response: Response, created: bool = False) -> dict[str, Any]:
-        response.headers["Idempotent-Replayed"] = "true" if outcome.replayed else "false"
-        if created and not outcome.replayed:
-            response.status_code = status.HTTP_201_CREATED
-        return outcome.response
 
     @router.post("/v1/customers", status_code=status.HTTP_201_CREATED, summary="Create a customer")
     async def create_customer(

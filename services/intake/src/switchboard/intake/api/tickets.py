@@ -7,25 +7,18 @@ from fastapi import APIRouter, Depends, Response, status
 from switchboard.events.common import Actor
 from switchboard.runtime.auth import Principal, Scope, TokenAuth
 
-from .. import handlers
 from ..domain import ticket as tickets
 from ..domain.errors import NotFound
 from ..handlers import Intake, derived_id, ticket_view
 from ..identify import Identify
 from ..settings import IntakeSettings
-from .common import IdempotencyKey, command_request
+from .common import IdempotencyKey, answer, command_request
 from .models import InteractionIn, MergeIn, OpenTicketIn, StatusIn, TicketChangesIn
 
 
 def tickets_router(*, intake: Intake, identify: Identify, auth: TokenAuth, settings: IntakeSettings) -> APIRouter:
     router = APIRouter(prefix="/v1/tickets", tags=["tickets"])
     Agent = Annotated[Principal, Depends(auth.require(Scope.AGENT))]
-
-    def answer(outcome: handlers.Outcome, response: Response, created: bool = False) -> dict[str, Any]:
-        response.headers["Idempotent-Replayed"] = "true" if outcome.replayed else "false"
-        if created and not outcome.replayed:
-            response.status_code = status.HTTP_201_CREATED
-        return outcome.response
 
     @router.post("", status_code=status.HTTP_201_CREATED, summary="Open a ticket")
     async def open_ticket(
