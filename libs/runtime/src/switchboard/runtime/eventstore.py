@@ -6,6 +6,9 @@ that is the optimistic concurrency check, and it needs no index beyond `_id` - t
 SQLite backend answers from. A commit may also carry the request key that caused it and the answer
 given, so a retried request is recognised and answered as the first time.
 
+Writes go through group commit (`BulkWriter`): the markers and commits of concurrent appends reach the
+server as one bulk each, while every append still learns its own outcome.
+
 Reading walks the chain by `_id`. Recently read histories are kept in memory; since commits never
 change, a cached history is only ever extended, by probing for the commit after its last one.
 """
@@ -23,6 +26,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 from switchboard.events import Envelope, EventPayload, decode
 
+from .batching import BulkWriter
 from .outbox import commit_document, commit_id, ensure_outbox_indexes, pending_marker
 
 Document = dict[str, Any]
@@ -68,6 +72,8 @@ class EventStore:
         self._namespace = namespace
         self._cache: OrderedDict[str, Stream] = OrderedDict()
         self._cache_size = cache_size
+        self._commit_writes = BulkWriter(commits)
+        self._marker_writes = BulkWriter(pending)
 
     async def setup(self) -> None:
         await ensure_outbox_indexes(self.pending)
@@ -134,12 +140,11 @@ class EventStore:
         commit = commit_document(envelopes, namespace=self._namespace, previous=stream.last_commit)
         if request_key is not None:
             commit |= {"request_key": request_key, "request_hash": request_hash, "response": response}
-        marker = pending_marker(commit)
-        # An upsert: a writer that loses the race below must not disturb the winner's marker.
-        with contextlib.suppress(DuplicateKeyError):  # a concurrent writer's marker: just as good
-            await self.pending.replace_one({"_id": marker["_id"]}, marker, upsert=True)
+        # A marker already there names the same commit id (a concurrent or earlier writer's): just as good.
+        with contextlib.suppress(DuplicateKeyError):
+            await self._marker_writes.insert(pending_marker(commit))
         try:
-            await self.commits.insert_one(commit)
+            await self._commit_writes.insert(commit)
         except DuplicateKeyError as exc:
             self._cache.pop(stream.subject, None)
             raise ConcurrencyConflict(f"{stream.subject} changed meanwhile") from exc
@@ -159,15 +164,23 @@ class EventStore:
         now: datetime,
         cause: Envelope | None = None,
         attempts: int = 8,
+        new_subject: bool = False,
     ) -> Document | None:
         """Store reactions whose ids derive from their cause, skipping any already stored.
 
         The way a reaction stays exactly-once: a redelivered cause, or another process deciding the same
         thing, finds the ids already in the subject's history. Returns the new commit (for the relay), or
         None when everything was stored before.
+
+        `new_subject` says the cause is what starts the subject's history here (a ticket opened): the first
+        try then skips looking for a history it does not have in memory. That is safe because a history
+        it missed makes the insert collide, and the retry reads it.
         """
         for attempt in range(attempts):
-            stream = await self.read(subject, fresh=attempt > 0)
+            if attempt == 0 and new_subject and subject not in self._cache:
+                stream = Stream(subject)
+            else:
+                stream = await self.read(subject, fresh=attempt > 0)
             known = {e.id for e in stream.events}
             fresh = [(i, e) for i, e in zip(event_ids, events, strict=True) if i not in known]
             if not fresh:

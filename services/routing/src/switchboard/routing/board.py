@@ -39,7 +39,6 @@ from .domain.assignment import (
     on_routed,
 )
 from .domain.roster import Roster, RosterError
-from .models import roster_from_document
 from .store import RoutingStore
 
 log = structlog.get_logger(__name__)
@@ -168,7 +167,7 @@ class Assigner:
         by_subject: dict[str, list[Decision]] = {}
         for decision in pending:
             by_subject.setdefault(decision[0], []).append(decision)
-        gate = asyncio.Semaphore(16)
+        gate = asyncio.Semaphore(500)  # as many as one bulk write takes
 
         async def store(decisions: list[Decision]) -> None:
             async with gate:
@@ -217,10 +216,10 @@ class Assigner:
         now = item.time
         match item.kind:
             case "roster":
-                doc = await self._store.roster_document(item.roster_version)
-                if doc is None:
+                roster = await self._store.roster(item.roster_version)
+                if roster is None:
                     raise RosterError([f"roster version {item.roster_version} is not stored"])
-                return on_roster_changed(self.board, roster_from_document(doc), now)
+                return on_roster_changed(self.board, roster, now)
             case "routed":
                 assert item.ticket_id and item.queue_id and item.channel and item.priority
                 ticket = RoutedTicket(

@@ -27,7 +27,6 @@ from .domain.escalation import Cause, TicketTier, escalate
 from .domain.roster import RosterError
 from .domain.rules import RuleSet, TicketFacts, parse_rules, route
 from .domain.skills import skills_from_wire
-from .models import roster_from_document
 from .store import RoutingStore
 
 log = structlog.get_logger(__name__)
@@ -130,7 +129,7 @@ class Routing:
                 "handled": [],
             },
         )
-        await self.record(opened.ticket_id, routed, reaction_id(envelope.id, "routed"), envelope)
+        await self.record(opened.ticket_id, routed, reaction_id(envelope.id, "routed"), envelope, new_subject=True)
         await self.assigner.submit(
             BoardInput(
                 id=envelope.id,
@@ -159,11 +158,11 @@ class Routing:
         if ticket is None:
             log.info("escalation for a ticket routing never saw; ignored", ticket=ticket_id)
             return
-        roster_doc = await self.store.roster_document()
-        if roster_doc is None:
+        roster = await self.store.roster()
+        if roster is None:
             return
         try:
-            queue = roster_from_document(roster_doc).queue(ticket["queue_id"])
+            queue = roster.queue(ticket["queue_id"])
         except RosterError:
             log.warning("the ticket's queue left the roster; not escalated", ticket=ticket_id)
             return
@@ -211,10 +210,19 @@ class Routing:
             )
 
     async def record(
-        self, subject: str, event: EventPayload, event_id: str, cause: Envelope | None, now: datetime | None = None
+        self,
+        subject: str,
+        event: EventPayload,
+        event_id: str,
+        cause: Envelope | None,
+        now: datetime | None = None,
+        *,
+        new_subject: bool = False,
     ) -> None:
         """Store a decision once (a redelivered cause finds it already there), then hand it to the relay."""
         at = now or (cause.time if cause else datetime.now(UTC))
-        commit = await self.store.events.append_once(subject, [event], [event_id], now=at, cause=cause)
+        commit = await self.store.events.append_once(
+            subject, [event], [event_id], now=at, cause=cause, new_subject=new_subject
+        )
         if commit is not None:
             self.relay.submit(commit)
