@@ -117,19 +117,21 @@ class Routing:
         )
         decision = route(await self.current_rules(), facts)
         routed = decision.to_event(ticket_id=opened.ticket_id, language=opened.language, routed_at=opened.opened_at)
-        await self.store.remember_ticket(
-            opened.ticket_id,
-            {
-                "channel": opened.channel.value,
-                "queue_id": decision.queue,
-                "tier": Tier.L1.value,
-                "priority": decision.priority.value,
-                "language": opened.language,
-                "department": None,
-                "handled": [],
-            },
+        remembered: dict[str, object] = {
+            "channel": opened.channel.value,
+            "queue_id": decision.queue,
+            "tier": Tier.L1.value,
+            "priority": decision.priority.value,
+            "language": opened.language,
+            "department": None,
+            "handled": [],
+        }
+        # Independent writes, side by side; both are done before the board hears of the ticket, so an
+        # escalation never finds the ticket unknown, and `ticket assigned` always follows `ticket routed`.
+        await asyncio.gather(
+            self.store.remember_ticket(opened.ticket_id, remembered),
+            self.record(opened.ticket_id, routed, reaction_id(envelope.id, "routed"), envelope, new_subject=True),
         )
-        await self.record(opened.ticket_id, routed, reaction_id(envelope.id, "routed"), envelope, new_subject=True)
         await self.assigner.submit(
             BoardInput(
                 id=envelope.id,
