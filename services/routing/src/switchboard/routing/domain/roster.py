@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Literal
 
 from switchboard.events.common import Channel, Department, Tier
@@ -15,7 +16,7 @@ from switchboard.events.routing import EscalationTrigger
 
 from ._frozen import freeze
 from .skills import MAX_LEVEL, MIN_LEVEL, Skills
-from .text import same_language
+from .text import primary_language
 
 Strategy = Literal["least_loaded", "round_robin"]
 NextTier = Literal["next_tier"]
@@ -89,7 +90,12 @@ class Agent:
 
     def speaks(self, language: str | None) -> bool:
         """Anyone serves a ticket of unknown language; otherwise the agent must speak it (any regional variant)."""
-        return language is None or any(same_language(spoken, language) for spoken in self.languages)
+        return language is None or primary_language(language) in self._primary_languages
+
+    @cached_property
+    def _primary_languages(self) -> frozenset[str]:
+        """Asked for every candidate of every ticket, so worked out once: `same_language` compares just these."""
+        return frozenset(primary_language(spoken) for spoken in self.languages)
 
 
 @dataclass(frozen=True)
@@ -150,7 +156,32 @@ class Roster:
 
     def members(self, team_id: str) -> tuple[Agent, ...]:
         """The team's agents in id order."""
-        return tuple(agent for agent in self.agents.values() if team_id in agent.teams)
+        return self._members.get(team_id, ())
+
+    def queues_of(self, agent_id: str) -> frozenset[str]:
+        """The queues the agent works (through their teams); none for an agent not on the roster."""
+        agent = self.agents.get(agent_id)
+        if agent is None:
+            return frozenset()
+        return frozenset(queue_id for team_id in agent.teams for queue_id in self._team_queues.get(team_id, ()))
+
+    # Every ticket asks who is in its queue's team: indexed once per roster (it is frozen) rather than by scanning
+    # every agent each time, which made assignment cost grow with the size of the whole desk.
+
+    @cached_property
+    def _members(self) -> Mapping[str, tuple[Agent, ...]]:
+        members: dict[str, list[Agent]] = {}
+        for agent in self.agents.values():
+            for team_id in agent.teams:
+                members.setdefault(team_id, []).append(agent)
+        return {team_id: tuple(agents) for team_id, agents in members.items()}
+
+    @cached_property
+    def _team_queues(self) -> Mapping[str, tuple[str, ...]]:
+        queues: dict[str, list[str]] = {}
+        for queue in self.queues.values():
+            queues.setdefault(queue.team_id, []).append(queue.queue_id)
+        return {team_id: tuple(ids) for team_id, ids in queues.items()}
 
 
 def build_roster(

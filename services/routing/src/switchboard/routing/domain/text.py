@@ -54,4 +54,9 @@ def language_covers(wanted: str, actual: str) -> bool:
 
 def same_language(spoken: str, needed: str) -> bool:
     """True when an agent speaking `spoken` can serve `needed`: regional variants count as the same language."""
-    return spoken.casefold().split("-")[0] == needed.casefold().split("-")[0]
+    return primary_language(spoken) == primary_language(needed)
+
+
+def primary_language(tag: str) -> str:
+    """The language a tag names without its region or script: 'pt' for 'pt-BR', compared case-insensitively."""
+    return tag.casefold().split("-")[0]

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from types import MappingProxyType
 from typing import Literal
 
 from switchboard.events.common import Channel, Presence, Priority
@@ -15,6 +14,7 @@ from .._frozen import freeze
 from ..roster import Roster
 from ..rules import priority_rank
 from ..skills import Skills, skills_from_wire
+from .persistent import PersistentMap
 
 PickStrategy = Literal["least_loaded", "round_robin", "manual"]
 UnassignReason = Literal["agent_offline", "no_response", "reassigned", "solved", "escalated", "manual"]
@@ -85,12 +85,29 @@ class Seat:
     tickets: frozenset[str] = frozenset()
     idle_since: datetime | None = None
 
+    def held(self, slots: Mapping[str, Slot]) -> Mapping[Channel, int]:
+        """How many tickets the seat holds per channel, `slots` being the board's.
+
+        Picking asks this of every candidate for every ticket, so it is counted once per seat and remembered on
+        it (not a field: not compared, and `replace` starts afresh). That cannot go stale: a seat is never changed
+        in place, every change of its tickets makes a new seat, and a held ticket's channel never changes.
+        """
+        held: dict[Channel, int] | None = self.__dict__.get("_held")
+        if held is None:
+            held = {}
+            for ticket_id in self.tickets:
+                channel = slots[ticket_id].ticket.channel
+                held[channel] = held.get(channel, 0) + 1
+            object.__setattr__(self, "_held", held)  # a plain dict, so a seat still pickles and copies
+        return held
+
 
 @dataclass(frozen=True)
 class Board:
     """The whole assignment state; every reaction returns a new board and leaves the old one as it was.
 
-    Load is not stored: it is counted from the tickets a seat holds, so it cannot drift from them.
+    Load is not stored: it is counted from the tickets a seat holds, so it cannot drift from them. The mappings
+    are `PersistentMap`s, so that the next board shares what a reaction did not change instead of copying it.
     """
 
     roster: Roster
@@ -101,7 +118,7 @@ class Board:
 
     def __post_init__(self) -> None:
         for name in ("seats", "slots", "waiting", "cursors"):
-            object.__setattr__(self, name, MappingProxyType(dict(getattr(self, name))))
+            object.__setattr__(self, name, PersistentMap.of(getattr(self, name)))
 
     def seat(self, agent_id: str) -> Seat:
         """The agent's seat; an agent never seen is offline and holds nothing."""
@@ -109,7 +126,7 @@ class Board:
 
     def load(self, agent_id: str, channel: Channel) -> int:
         """How many tickets of `channel` the agent holds."""
-        return sum(1 for ticket_id in self.seat(agent_id).tickets if self.slots[ticket_id].ticket.channel == channel)
+        return self.seat(agent_id).held(self.slots).get(channel, 0)
 
     def holder(self, ticket_id: str) -> str | None:
         """The agent holding the ticket, if any."""

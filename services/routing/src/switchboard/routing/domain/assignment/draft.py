@@ -15,33 +15,41 @@ from switchboard.events.routing import TicketAssigned, TicketUnassigned
 
 from ..roster import Agent, Roster
 from .board import AssignmentDecision, Board, PickStrategy, Seat, Slot, UnassignReason, wait_order
+from .persistent import MapEdit, PersistentMap
 from .pick import has_room, pick
 
 
 class Draft:
-    """A mutable copy of a board for the length of one reaction; `result()` freezes it into the new board."""
+    """A working copy of a board for the length of one reaction; `result()` freezes it into the new board.
+
+    It copies nothing up front: writes go to `MapEdit`s over the board's maps, so a reaction costs what it
+    changes, not what the board holds, and the board it started from stays as it was.
+    """
 
     def __init__(self, board: Board) -> None:
         self.roster: Roster = board.roster
-        self.seats: dict[str, Seat] = dict(board.seats)
-        self.slots: dict[str, Slot] = dict(board.slots)
-        self.waiting: dict[str, tuple[str, ...]] = dict(board.waiting)
-        self.cursors: dict[str, str] = dict(board.cursors)
+        self.seats: MapEdit[str, Seat] = PersistentMap.of(board.seats).edit()
+        self.slots: MapEdit[str, Slot] = PersistentMap.of(board.slots).edit()
+        self.waiting: MapEdit[str, tuple[str, ...]] = PersistentMap.of(board.waiting).edit()
+        self.cursors: MapEdit[str, str] = PersistentMap.of(board.cursors).edit()
         self.decisions: list[AssignmentDecision] = []
+        self._lines: set[str] = set()  # the queues whose waiting line this reaction rewrote
 
     def result(self) -> tuple[Board, list[AssignmentDecision]]:
-        board = Board(self.roster, self.seats, self.slots, {q: t for q, t in self.waiting.items() if t}, self.cursors)
+        for queue_id in sorted(self._lines):
+            if queue_id in self.waiting and not self.waiting[queue_id]:
+                del self.waiting[queue_id]  # a board lists only queues with someone waiting
+        board = Board(
+            self.roster, self.seats.freeze(), self.slots.freeze(), self.waiting.freeze(), self.cursors.freeze()
+        )
         return board, self.decisions
 
     def seat(self, agent_id: str) -> Seat:
         return self.seats.get(agent_id) or Seat(agent_id)
 
-    def queues_of(self, agent_id: str) -> set[str]:
+    def queues_of(self, agent_id: str) -> frozenset[str]:
         """The queues the agent works (through their teams)."""
-        agent = self.roster.agents.get(agent_id)
-        if agent is None:
-            return set()
-        return {q.queue_id for q in self.roster.queues.values() if q.team_id in agent.teams}
+        return self.roster.queues_of(agent_id)
 
     def assign(self, ticket_id: str, agent_id: str, strategy: PickStrategy, now: datetime) -> None:
         """Give a waiting (already dequeued) ticket to an agent; the caller checked they have room."""
@@ -82,11 +90,15 @@ class Draft:
         line = list(self.waiting.get(ticket.queue_id, ()))
         bisect.insort(line, ticket_id, key=lambda t: wait_order(self.slots[t].ticket))
         self.waiting[ticket.queue_id] = tuple(line)
+        self._lines.add(ticket.queue_id)
 
     def dequeue(self, ticket_id: str) -> None:
         """Take the ticket out of its queue, if it waits there."""
         queue_id = self.slots[ticket_id].ticket.queue_id
-        self.waiting[queue_id] = tuple(t for t in self.waiting.get(queue_id, ()) if t != ticket_id)
+        line = self.waiting.get(queue_id, ())
+        if ticket_id in line:
+            self.waiting[queue_id] = tuple(t for t in line if t != ticket_id)
+            self._lines.add(queue_id)
 
     def place(self, ticket_id: str, now: datetime) -> None:
         """Assign an unheld, unqueued ticket to whoever should get it now, or queue it."""
@@ -105,9 +117,12 @@ class Draft:
         queues has room left, which is what makes a release cheap when a long backlog waits.
         """
         queues = sorted({q for q in queue_ids if q in self.roster.queues})
-        teams = {self.roster.queues[q].team_id for q in queues}
-        roomy = {a.agent_id: a for a in self.roster.agents.values() if a.teams & teams and self._has_room(a)}
         waiting = [self.slots[t].ticket for q in queues for t in self.waiting.get(q, ())]
+        if not waiting:
+            return
+        teams = sorted({self.roster.queues[q].team_id for q in queues})
+        workers = (agent for team_id in teams for agent in self.roster.members(team_id))
+        roomy = {a.agent_id: a for a in workers if self._has_room(a)}
         for ticket in sorted(waiting, key=wait_order):
             if not roomy:
                 return

@@ -121,7 +121,9 @@ def on_agent_responded(board: Board, ticket_id: str, agent_id: str, now: datetim
     slot = board.slots.get(ticket_id)
     if slot is None or slot.agent_id != agent_id or slot.responded:
         return board, []
-    return replace(board, slots={**board.slots, ticket_id: replace(slot, responded=True)}), []
+    draft = Draft(board)
+    draft.slots[ticket_id] = replace(slot, responded=True)
+    return draft.result()
 
 
 def assign_manually(board: Board, ticket_id: str, agent_id: str, now: datetime) -> BoardAndDecisions:

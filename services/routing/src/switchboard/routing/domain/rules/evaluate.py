@@ -66,9 +66,11 @@ def _decide(rule_set: RuleSet, facts: TicketFacts, traces: list[RuleTrace] | Non
     for rule in rule_set.rules:
         if traces is None and not reached:
             break
-        checks = _checks(rule, facts)
-        ok = all(check.ok for check in checks)
-        if traces is not None:
+        if traces is None:  # only `explain` needs the checks' wording: `route` asks just whether they hold
+            ok = all(condition.holds(facts) for condition in rule.when)
+        else:
+            checks = _checks(rule, facts)
+            ok = all(check.ok for check in checks)
             traces.append(RuleTrace(rule.rule_id, rule.line, ok, reached, checks))
         if not (ok and reached):
             continue

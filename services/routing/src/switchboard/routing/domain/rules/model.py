@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Literal
 
 from switchboard.events.common import Channel, Priority
@@ -51,6 +52,18 @@ class TicketFacts:
             priority=event.priority,
         )
 
+    # Every rule's conditions look at the same ticket: fold its subject and tags once, not once per rule.
+
+    @cached_property
+    def subject_words(self) -> tuple[str, ...]:
+        """The subject's folded words, as subject conditions compare them."""
+        return words(self.subject)
+
+    @cached_property
+    def folded_tags(self) -> frozenset[str]:
+        """The tags, folded as tag conditions compare them."""
+        return frozenset(fold(tag) for tag in self.tags)
+
 
 # --- conditions -----------------------------------------------------------------------------------------------
 
@@ -74,13 +87,22 @@ class OneOf:
     values: tuple[str, ...]
     line: int
 
+    def holds(self, facts: TicketFacts) -> bool:
+        actual = getattr(facts, self.field)
+        if actual is None:
+            return False
+        if self.field == "language":
+            return any(language_covers(value, actual) for value in self.values)
+        return fold(str(actual)) in self._folded
+
+    @cached_property
+    def _folded(self) -> frozenset[str]:
+        return frozenset(fold(value) for value in self.values)
+
     def check(self, facts: TicketFacts) -> Check:
         actual = getattr(facts, self.field)
-        if self.field == "language":
-            ok = actual is not None and any(language_covers(value, actual) for value in self.values)
-        else:
-            ok = actual is not None and fold(str(actual)) in {fold(value) for value in self.values}
-        return Check(self.field, ok, f"{self.field} is one of {', '.join(self.values)} (ticket: {actual or 'none'})")
+        detail = f"{self.field} is one of {', '.join(self.values)} (ticket: {actual or 'none'})"
+        return Check(self.field, self.holds(facts), detail)
 
 
 @dataclass(frozen=True)
@@ -90,10 +112,13 @@ class KeyAccount:
     value: bool
     line: int
 
+    def holds(self, facts: TicketFacts) -> bool:
+        return facts.key_account == self.value
+
     def check(self, facts: TicketFacts) -> Check:
         wanted = "a key account" if self.value else "not a key account"
         got = "key account" if facts.key_account else "not a key account"
-        return Check("key_account", facts.key_account == self.value, f"account is {wanted} (ticket: {got})")
+        return Check("key_account", self.holds(facts), f"account is {wanted} (ticket: {got})")
 
 
 @dataclass(frozen=True)
@@ -104,12 +129,15 @@ class Tags:
     tags: tuple[str, ...]
     line: int
 
+    def holds(self, facts: TicketFacts) -> bool:
+        present = facts.folded_tags
+        hits = (fold(tag) in present for tag in self.tags)
+        return any(hits) if self.mode == "any" else all(hits)
+
     def check(self, facts: TicketFacts) -> Check:
-        present = {fold(tag) for tag in facts.tags}
-        hits = [fold(tag) in present for tag in self.tags]
-        ok = any(hits) if self.mode == "any" else all(hits)
         shown = ", ".join(facts.tags) or "none"
-        return Check(f"tags.{self.mode}", ok, f"tags include {self.mode} of {', '.join(self.tags)} (ticket: {shown})")
+        detail = f"tags include {self.mode} of {', '.join(self.tags)} (ticket: {shown})"
+        return Check(f"tags.{self.mode}", self.holds(facts), detail)
 
 
 @dataclass(frozen=True)
@@ -129,6 +157,9 @@ class Phrase:
 
     def found_in(self, subject: tuple[str, ...]) -> bool:
         width = len(self.parts)
+        if width == 1:  # most phrases are one word: no windows to slide
+            part, prefix = self.parts[0]
+            return any(word.startswith(part) for word in subject) if prefix else part in subject
         return width > 0 and any(
             all(
                 word.startswith(part) if prefix else word == part
@@ -146,14 +177,15 @@ class SubjectWords:
     phrases: tuple[Phrase, ...]
     line: int
 
+    def holds(self, facts: TicketFacts) -> bool:
+        subject = facts.subject_words
+        hits = (phrase.found_in(subject) for phrase in self.phrases)
+        return any(hits) if self.mode == "any" else all(hits)
+
     def check(self, facts: TicketFacts) -> Check:
-        subject = words(facts.subject)
-        hits = [phrase.found_in(subject) for phrase in self.phrases]
-        ok = any(hits) if self.mode == "any" else all(hits)
         listed = ", ".join(repr(p.text) for p in self.phrases)
-        return Check(
-            f"subject_words.{self.mode}", ok, f"subject has {self.mode} of {listed} (ticket: {facts.subject!r})"
-        )
+        detail = f"subject has {self.mode} of {listed} (ticket: {facts.subject!r})"
+        return Check(f"subject_words.{self.mode}", self.holds(facts), detail)
 
 
 Condition = OneOf | KeyAccount | Tags | SubjectWords
