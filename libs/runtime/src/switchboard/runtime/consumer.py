@@ -11,12 +11,14 @@ and readiness reports the outage meanwhile.
 from __future__ import annotations
 
 import asyncio
+import functools
+import itertools
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import structlog
-from aiokafka import ConsumerRecord
+from aiokafka import AIOKafkaConsumer, ConsumerRecord
 from aiokafka.errors import KafkaError
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
@@ -30,6 +32,25 @@ log = structlog.get_logger(__name__)
 
 BatchHandler = Callable[[Sequence[Envelope]], Awaitable[None]]
 TRANSIENT: tuple[type[BaseException], ...] = (ConnectionFailure, AutoReconnect, ServerSelectionTimeoutError, KafkaError)
+
+POLL_MS = 100
+
+
+async def _poll(consumer: AIOKafkaConsumer, *, max_records: int) -> tuple[ConsumerRecord[Any, Any], ...]:
+    """A batch as soon as there is one.
+
+    FastStream 0.7's batch subscriber sleeps a whole batch timeout after every empty poll, so an event that
+    arrives during that sleep waits up to 100 ms more (measured: routing's open-to-routed p99 at 50 tickets/s).
+    A poll already waits for the first record; only one that came back empty at once (no partitions yet)
+    pauses, so the loop never spins.
+    """
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    batches = await consumer.getmany(timeout_ms=POLL_MS, max_records=max_records)
+    if not batches and loop.time() - started < POLL_MS / 2000:
+        await asyncio.sleep(POLL_MS / 1000)
+    return tuple(itertools.chain.from_iterable(batches.values()))
+
 
 EVENTS_HANDLED = Counter(
     "switchboard_events_handled_total", "Catalogue events handled, by consumer and type.", ["consumer", "type"]
@@ -97,7 +118,7 @@ class EventConsumer:
             group_id=group_id,
             batch=True,
             max_records=max_records,
-            batch_timeout_ms=100,
+            batch_timeout_ms=POLL_MS,
             auto_offset_reset="earliest",
             ack_policy=AckPolicy.NACK_ON_ERROR,
             decoder=_no_decode,
@@ -105,6 +126,7 @@ class EventConsumer:
             description=f"{name} reads {', '.join(t.name for t in topics)}",
         )
         self.subscriber(self._on_batch)
+        self.subscriber.get_msg = functools.partial(_poll, max_records=max_records)  # type: ignore[method-assign]
 
     def ready(self) -> tuple[bool, str]:
         """Ready when the group has given this process partitions to read."""

@@ -18,6 +18,7 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
 from .consumer import DeadLetters, EventConsumer
+from .gcwatch import GcPolicy, watch_gc
 from .health import ReadinessCheck, add_probes
 from .kafka import deadletter_topic, ensure_topics, make_broker
 from .logging import configure_logging
@@ -61,6 +62,9 @@ class Runtime:
             broker=make_broker(settings, service=name),
             mongo=mongo,
             db=mongo[settings.database_name(name)],
+            background=[
+                GcPolicy(freeze_every_s=settings.gc_freeze_interval_s, full_every_s=settings.gc_full_interval_s)
+            ],
         )
 
     def deadletters(self, group: str) -> DeadLetters:
@@ -147,6 +151,7 @@ class _Server(uvicorn.Server):
 def serve(app: FastAPI, settings: ServiceSettings, *, service: str) -> None:
     """Run the HTTP server in the foreground until SIGTERM or SIGINT, then shut down gracefully."""
     configure_logging(service=service, level=settings.log_level, json=settings.log_json)
+    watch_gc()
     config = uvicorn.Config(
         app,
         host=settings.host,

@@ -74,6 +74,17 @@ class ServiceSettings(BaseSettings):
     )
     host: str = Field(default="127.0.0.1", description="Interface the HTTP server binds to.")
     port: int = Field(default=8080, ge=0, le=65535, description="HTTP port (health, metrics, API).")
+    gc_freeze_interval_s: float = Field(
+        default=1.0,
+        ge=0,
+        description="Move objects that survived this long out of the garbage collector's passes (0: never); "
+        "keeps its pauses short in services with large in-memory state.",
+    )
+    gc_full_interval_s: float = Field(
+        default=600.0,
+        ge=0,
+        description="A full garbage collection over everything, frozen objects included, this often (0: never).",
+    )
     graceful_timeout_s: float = Field(
         default=15.0, gt=0, description="How long shutdown waits for in-flight messages; keep the pod's grace longer."
     )
