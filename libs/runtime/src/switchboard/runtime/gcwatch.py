@@ -9,8 +9,8 @@ Objects there are still freed by reference counting; only a reference *cycle* th
 collected until the next full pass, which the policy runs on a schedule (by default every 10 minutes, one
 long pause at a known rate) after `gc.unfreeze()`.
 
-Operations see pauses as `switchboard_gc_pause_seconds`, the frozen objects as `switchboard_gc_frozen_objects`,
-and a pause long enough to show in a latency target is logged.
+Operations see pauses as `switchboard_gc_pause_seconds`, and a pause long enough to show in a latency target
+is logged.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import time
 from typing import Any
 
 import structlog
-from prometheus_client import Gauge, Histogram
+from prometheus_client import Histogram
 
 log = structlog.get_logger(__name__)
 PAUSES = Histogram(
@@ -31,7 +31,6 @@ PAUSES = Histogram(
     ["generation"],
     buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0),
 )
-FROZEN = Gauge("switchboard_gc_frozen_objects", "Objects in the permanent generation (see GcPolicy).")
 LOG_ABOVE_S = 0.05
 _started: list[float] = [0.0]
 
@@ -84,5 +83,4 @@ class GcPolicy:
                 gc.unfreeze()
                 gc.collect()
                 last_full = time.monotonic()
-            gc.freeze()
-            FROZEN.set(gc.get_freeze_count())
+            gc.freeze()  # O(1); counting the frozen objects is not (a walk of all of them), so no gauge of it
