@@ -1161,6 +1161,7 @@ async def open_loop_phase(bench: Bench, *, per_s: float, seconds: float, name: s
     log(f"{name}: TicketOpened at {per_s:g}/s for {seconds:g} s ...")
     cpu = bench.cpu()
     before = await command_counts(bench.status_client)
+    stages_before = await histograms(bench.routing.url)
     cpu.start()
     published, sent = await publish_open_loop(
         bench.producer, bench.tickets_topic, bench.next_ticket, per_s=per_s, seconds=seconds
@@ -1169,6 +1170,7 @@ async def open_loop_phase(bench: Bench, *, per_s: float, seconds: float, name: s
     done = await bench.settle(name, keys, limit_s=90)
     split = cpu.stop()
     after = await command_counts(bench.status_client)
+    stages = stage_breakdown(stages_before, await histograms(bench.routing.url))
     tap, scheduled = bench.tap, published.scheduled
     cut = time.monotonic()
     # A ticket never assigned counts with the time waited so far (a lower bound), so it cannot flatter p99.
@@ -1189,14 +1191,61 @@ async def open_loop_phase(bench: Bench, *, per_s: float, seconds: float, name: s
         },
         "generator_lateness_p99_ms": round(published.lateness_p99_ms, 2),
         "mongo_commands_per_ticket": per_ticket(before, after, len(keys)),
+        "routing_stages": stages,
         "cpu": split,
     }
+    log(f"  stages (routing's own histograms): {json.dumps(stages)}")
     relay = bench.phases.get("baselines", {}).get("kafka_relay", {}).get("latency_at_rate", {})
     samples = list(assigned.values())
     results.add(f"routing.open_to_assigned.p50_ms{suffix}", percentile(samples, 50) * 1000, "ms", relay.get("p50_ms"))
     results.add(f"routing.open_to_assigned.p99_ms{suffix}", percentile(samples, 99) * 1000, "ms", relay.get("p99_ms"))
     results.add(f"routing.open_to_routed.p99_ms{suffix}", percentile(routed, 99) * 1000, "ms", relay.get("p99_ms"))
     results.add(f"routing.open_loop.assigned{suffix}", float(done), "tickets", float(len(keys)))
+
+
+STAGES = {
+    "consumer wait (Kafka write -> handling starts)": "switchboard_consumer_wait_seconds",
+    "consumer batch (handling one batch)": "switchboard_consumer_batch_seconds",
+    "board wait (board topic write -> applied)": "switchboard_routing_board_wait_seconds",
+    "board store (one batch's decisions)": "switchboard_routing_board_store_seconds",
+    "outbox (commit made -> Kafka ack)": "switchboard_outbox_delay_seconds",
+}
+
+
+async def histograms(url: str) -> dict[str, dict[float, float]]:
+    """Routing's own latency histograms from /metrics: cumulative bucket counts per metric (labels summed)."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    found: dict[str, dict[float, float]] = {}
+    with contextlib.suppress(httpx.HTTPError):
+        async with httpx.AsyncClient(timeout=5) as client:
+            text = (await client.get(f"{url}/metrics")).text
+        for family in text_string_to_metric_families(text):
+            if family.name not in STAGES.values():
+                continue
+            buckets = found.setdefault(family.name, {})
+            for sample in family.samples:
+                if sample.name.endswith("_bucket"):
+                    bound = float(sample.labels["le"])
+                    buckets[bound] = buckets.get(bound, 0.0) + sample.value
+    return found
+
+
+def stage_breakdown(before: dict[str, dict[float, float]], after: dict[str, dict[float, float]]) -> Json:
+    """p50/p99 of each stage over the phase, from bucket deltas (an upper bound: the bucket's edge)."""
+    shown: Json = {}
+    for label, metric in STAGES.items():
+        counts = {b: n - before.get(metric, {}).get(b, 0.0) for b, n in after.get(metric, {}).items()}
+        total = counts.get(math.inf, 0.0)
+        if total <= 0:
+            continue
+
+        def edge(q: float, counts: dict[float, float] = counts, total: float = total) -> float | None:
+            bound = next(b for b in sorted(counts) if counts[b] >= q * total)
+            return None if math.isinf(bound) else round(bound * 1000, 1)
+
+        shown[label] = {"observations": int(total), "p50_ms_at_most": edge(0.5), "p99_ms_at_most": edge(0.99)}
+    return shown
 
 
 def per_ticket(before: Counter[str] | None, after: Counter[str] | None, tickets: int) -> Json | None:

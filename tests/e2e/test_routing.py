@@ -217,13 +217,38 @@ async def test_two_routing_processes_never_assign_a_ticket_twice_and_a_takeover_
         dict(r.headers)["ce_id"] for r in records if dict(r.headers)["ce_type"] == b"support.ticket.routed.v1"
     ]
     assert len(set(routed_ids)) == 30 and set(held) <= set(ids)
+    # every routing decision names the `ticket opened` that caused it, and shares its correlation
+    opened = {
+        r.key: dict(r.headers)
+        for r in await read_topic(servers.kafka_bootstrap, f"{namespace}.support.tickets", at_least=30, wait_s=2)
+        if dict(r.headers)["ce_type"] == b"support.ticket.opened.v1"
+    }
+    for r in records:
+        headers = dict(r.headers)
+        if headers["ce_type"] == b"support.ticket.routed.v1":
+            assert headers["ce_causationid"] == opened[r.key]["ce_id"]
+            assert headers["ce_correlationid"] == opened[r.key]["ce_correlationid"]
 
     # The board's owner dies; the other process takes the partition, replays every input, decides nothing new.
-    first.kill()
-    await asyncio.sleep(12)  # session timeout + rebalance + replay
-    quiet = await read_topic(servers.kafka_bootstrap, topic, at_least=len(records), wait_s=3)
+    async def owns_the_board(service: Any) -> bool:
+        async with httpx.AsyncClient(base_url=service.url, headers=auth_headers, timeout=10) as peek:
+            return (await peek.get("/v1/roster")).json()["live"] is not None
+
+    owner, survivor = (first, second) if await owns_the_board(first) else (second, first)
+    assert await owns_the_board(owner) and not await owns_the_board(survivor)
+    owner.kill()
+
+    async def took_over() -> bool | None:
+        return await owns_the_board(survivor) or None
+
+    assert await wait_for(took_over, 60), "the survivor should take the board over"
+    # anything the replay wrongly marked unpublished would be swept out after the dead owner's outbox lease (10 s)
+    # ran out, the sweep's 3 s grace and its 2 s interval
+    await asyncio.sleep(17)
+    quiet = await read_topic(servers.kafka_bootstrap, topic, at_least=len(records), wait_s=5)
     assert assignments(quiet) == held
-    async with httpx.AsyncClient(base_url=second.url, headers=auth_headers, timeout=30) as admin:
+    assert len(quiet) == len(records), "the replay re-published decisions that were already out"
+    async with httpx.AsyncClient(base_url=survivor.url, headers=auth_headers, timeout=30) as admin:
         await admin.put("/v1/agents/a4/presence", json={"presence": "online"})
 
     async def twelve_assigned() -> list[Any] | None:

@@ -103,3 +103,58 @@ async def test_poison_is_dead_lettered_and_the_consumer_carries_on(servers: Any,
     assert junk.value == b"\xff not an event"  # kept unchanged for re-driving
     assert dict(junk.headers)["dlq_topic"].decode() == topic
     assert b"missing headers" in dict(junk.headers)["dlq_error"]
+
+
+async def test_handled_positions_are_committed_so_a_restart_resumes_after_them(servers: Any, namespace: str) -> None:
+    """The background committer keeps at-least-once: what was handled is not read again, nothing is skipped."""
+    settings = ServiceSettings(kafka_bootstrap_servers=servers.kafka_bootstrap, namespace=namespace, topic_partitions=2)
+    await ensure_topics(settings)
+    topic = TICKETS.qualified(namespace)
+    group = f"{namespace}.resume"
+
+    async def publish(names: list[str]) -> None:
+        producer = AIOKafkaProducer(bootstrap_servers=servers.kafka_bootstrap)
+        await producer.start()
+        try:
+            for name in names:
+                record = encode(opened(name))
+                await producer.send_and_wait(
+                    topic, record.value, key=record.key, headers=[(k, v.encode()) for k, v in record.headers.items()]
+                )
+        finally:
+            await producer.stop()
+
+    async def run_until(expected: set[str], *, stop_after_s: float = 0.0) -> list[str]:
+        handled: list[str] = []
+
+        async def handler(batch: Sequence[Envelope]) -> None:
+            handled.extend(e.subject for e in batch)
+
+        broker = make_broker(settings, service="test")
+        EventConsumer(
+            broker=broker,
+            name="resume",
+            group_id=group,
+            topics=[TICKETS],
+            namespace=namespace,
+            handler=handler,
+            deadletters=DeadLetters(broker, deadletter_topic(settings), group=group),
+        )
+        await broker.start()
+        try:
+            for _ in range(300):
+                if expected <= set(handled):
+                    break
+                await asyncio.sleep(0.1)
+            await asyncio.sleep(stop_after_s)
+        finally:
+            await broker.stop()
+        return handled
+
+    await publish([f"a{i}" for i in range(20)])
+    first = await run_until({f"a{i}" for i in range(20)}, stop_after_s=1.0)  # the committer has had its turn
+    assert sorted(set(first)) == sorted(f"a{i}" for i in range(20))
+
+    await publish([f"b{i}" for i in range(10)])
+    second = await run_until({f"b{i}" for i in range(10)}, stop_after_s=1.0)
+    assert sorted(second) == sorted(f"b{i}" for i in range(10)), "only what came after the commit is read again"

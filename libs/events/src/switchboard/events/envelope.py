@@ -53,10 +53,14 @@ class Envelope(BaseModel):
         sequence: int | None = None,
         cause: Envelope | None = None,
         correlationid: str | None = None,
+        causationid: str | None = None,
         event_id: str | None = None,
         time: datetime | None = None,
     ) -> Envelope:
-        """Wrap a payload; a reaction to `cause` inherits its correlation id and records it as its cause."""
+        """Wrap a payload; a reaction to `cause` inherits its correlation id and records it as its cause.
+
+        Without the cause at hand (a decision taken later from an internal input), its ids can be given instead.
+        """
         new_id = event_id or str(uuid.uuid4())
         return cls(
             id=new_id,
@@ -66,7 +70,7 @@ class Envelope(BaseModel):
             time=time or datetime.now(UTC),
             sequence=sequence,
             correlationid=correlationid or (cause.correlationid if cause else new_id),
-            causationid=cause.id if cause else None,
+            causationid=cause.id if cause else causationid,
             data=data,
         )
 

@@ -11,19 +11,22 @@ and readiness reports the outage meanwhile.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import itertools
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import structlog
-from aiokafka import AIOKafkaConsumer, ConsumerRecord
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.errors import KafkaError
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
-from prometheus_client import Counter
+from faststream.message import AckStatus
+from prometheus_client import Counter, Histogram
 from pymongo.errors import AutoReconnect, ConnectionFailure, ServerSelectionTimeoutError
 from switchboard.events import DecodeError, Envelope, decode
 from switchboard.events.topics import Topic
@@ -54,6 +57,22 @@ async def _poll(consumer: AIOKafkaConsumer, *, max_records: int) -> tuple[Consum
 
 EVENTS_HANDLED = Counter(
     "switchboard_events_handled_total", "Catalogue events handled, by consumer and type.", ["consumer", "type"]
+)
+STAGE_BUCKETS = (0.002, 0.005, 0.01, 0.02, 0.035, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+WAITED = Histogram(
+    "switchboard_consumer_wait_seconds",
+    "From an event's write to Kafka to the start of its handling: the consumer's queueing.",
+    ["consumer"],
+    buckets=STAGE_BUCKETS,
+)
+HANDLED_IN = Histogram(
+    "switchboard_consumer_batch_seconds", "Time to handle one batch.", ["consumer"], buckets=STAGE_BUCKETS
+)
+BATCH_SIZE = Histogram(
+    "switchboard_consumer_batch_events",
+    "Events per batch handed to the handler.",
+    ["consumer"],
+    buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500),
 )
 DEAD_LETTERED = Counter(
     "switchboard_events_deadlettered_total", "Messages sent to the dead-letter topic.", ["consumer", "reason"]
@@ -91,6 +110,54 @@ class DeadLetters:
         )
 
 
+class OffsetCommitter:
+    """Commits handled positions in the background, so the next batch need not wait for Kafka's answer.
+
+    FastStream commits after each batch and waits for it, one round trip to the broker per batch on the
+    critical path of every event behind it. Here a handled batch's next offsets are merged into what is
+    pending and one task commits them, the newest per partition, as soon as the previous commit returns.
+    Only handled batches are ever committed, so delivery stays at least once: a crash, or a rebalance that
+    makes a commit fail, re-delivers at most the batches handled since the last commit that succeeded.
+    """
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+        self._pending: dict[TopicPartition, int] = {}
+        self._consumer: AIOKafkaConsumer | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    def later(self, consumer: AIOKafkaConsumer, records: Sequence[ConsumerRecord[Any, Any]]) -> None:
+        self._consumer = consumer
+        for record in records:
+            partition = TopicPartition(record.topic, record.partition)
+            self._pending[partition] = max(self._pending.get(partition, 0), record.offset + 1)
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._commit(), name=f"{self._name}-commit")
+
+    async def flush(self) -> None:
+        """Commit what is pending now (on the way out)."""
+        if self._task is not None:
+            with contextlib.suppress(Exception):
+                await self._task
+        await self._commit()
+
+    async def _commit(self) -> None:
+        while self._pending and self._consumer is not None:
+            offsets, self._pending = self._pending, {}
+            assigned = self._consumer.assignment()
+            offsets = {tp: offset for tp, offset in offsets.items() if tp in assigned}
+            if not offsets:
+                continue
+            try:
+                await self._consumer.commit(offsets)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # rebalanced meanwhile, or the broker is away: re-delivered, never lost
+                log.info(
+                    "offsets not committed; those events may be delivered again", consumer=self._name, error=str(exc)
+                )
+
+
 class EventConsumer:
     """One consumer group reading catalogue topics in batches into a handler."""
 
@@ -126,6 +193,7 @@ class EventConsumer:
             description=f"{name} reads {', '.join(t.name for t in topics)}",
         )
         self.subscriber(self._on_batch)
+        self.offsets = OffsetCommitter(name)
         self.subscriber.get_msg = functools.partial(_poll, max_records=max_records)  # type: ignore[method-assign]
 
     def ready(self) -> tuple[bool, str]:
@@ -147,7 +215,12 @@ class EventConsumer:
             except DecodeError as exc:
                 await self._deadletters.send(record, str(exc), "undecodable")
         if not decoded:
+            self._commit_later(msg, records)
             return
+        started = time.time()
+        for record, _ in decoded:
+            WAITED.labels(self.name).observe(max(0.0, started - record.timestamp / 1000))
+        BATCH_SIZE.labels(self.name).observe(len(decoded))
         try:
             await self._handler([env for _, env in decoded])
         except TRANSIENT:
@@ -159,6 +232,16 @@ class EventConsumer:
                 await self._one_by_one(record, envelope)
         for _, envelope in decoded:
             EVENTS_HANDLED.labels(self.name, envelope.type).inc()
+        HANDLED_IN.labels(self.name).observe(time.time() - started)
+        self._commit_later(msg, records)
+
+    def _commit_later(self, msg: KafkaMessage, records: Sequence[ConsumerRecord[Any, Any]]) -> None:
+        """Handled: FastStream's own (waiting) commit is skipped and the offsets go to the background committer."""
+        consumer = self.subscriber.consumer
+        if not isinstance(consumer, AIOKafkaConsumer):
+            return  # FastStream's in-memory test broker: its own ack does what little there is
+        msg.committed = AckStatus.ACKED
+        self.offsets.later(consumer, records)
 
     async def _one_by_one(self, record: ConsumerRecord[Any, Any], envelope: Envelope) -> None:
         for attempt in range(1, self._max_attempts + 1):

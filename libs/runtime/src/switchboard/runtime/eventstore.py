@@ -113,6 +113,7 @@ class EventStore:
         *,
         now: datetime,
         correlation_id: str | None = None,
+        causation_id: str | None = None,
         cause: Envelope | None = None,
         event_ids: Sequence[str] | None = None,
         request_key: str | None = None,
@@ -133,6 +134,7 @@ class EventStore:
                     sequence=stream.version + offset + 1,
                     time=now,
                     cause=cause,
+                    causationid=causation_id,
                     event_id=event_ids[offset] if event_ids else None,
                     correlationid=correlation_id or (envelopes[0].correlationid if envelopes else None),
                 )
@@ -163,6 +165,8 @@ class EventStore:
         *,
         now: datetime,
         cause: Envelope | None = None,
+        correlation_id: str | None = None,
+        causation_id: str | None = None,
         attempts: int = 8,
         new_subject: bool = False,
     ) -> Document | None:
@@ -187,7 +191,13 @@ class EventStore:
                 return None
             try:
                 _, commit = await self.append(
-                    stream, [e for _, e in fresh], now=now, cause=cause, event_ids=[i for i, _ in fresh]
+                    stream,
+                    [e for _, e in fresh],
+                    now=now,
+                    cause=cause,
+                    correlation_id=correlation_id,
+                    causation_id=causation_id,
+                    event_ids=[i for i, _ in fresh],
                 )
             except ConcurrencyConflict:
                 continue

@@ -30,7 +30,7 @@ from typing import Any
 
 import structlog
 from faststream.kafka import KafkaBroker
-from prometheus_client import Counter, Gauge
+from prometheus_client import Counter, Gauge, Histogram
 from pymongo import ASCENDING, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
@@ -42,6 +42,12 @@ log = structlog.get_logger(__name__)
 Document = dict[str, Any]
 PUBLISHED = Counter("switchboard_outbox_published_total", "Events the outbox relay published.", ["service"])
 SWEPT = Gauge("switchboard_outbox_unpublished", "Pending markers the last sweep found.", ["service"])
+STORED_TO_PUBLISHED = Histogram(
+    "switchboard_outbox_delay_seconds",
+    "From a commit being made (before its two writes) to Kafka acknowledging its events.",
+    ["service"],
+    buckets=(0.002, 0.005, 0.01, 0.02, 0.035, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 60.0),
+)
 ORPHAN_AFTER = timedelta(minutes=1)
 
 
@@ -223,6 +229,11 @@ class OutboxRelay:
             for record in commit["records"]
         ]
         await asyncio.gather(*futures)
+        acked = _now()
+        for commit in ready:
+            STORED_TO_PUBLISHED.labels(self._service).observe(
+                max(0.0, (acked - _aware(commit["stored_at"])).total_seconds())
+            )
         await self._pending.delete_many({"_id": {"$in": [c["_id"] for c in ready]}})
         for commit in ready:
             self._remember(commit["_id"])

@@ -135,6 +135,8 @@ class Runtime:
         for hook in reversed(self.on_stop):
             with contextlib.suppress(Exception):
                 await hook()
+        for consumer in self.consumers:  # handled batches' positions; a batch still in flight comes again
+            await consumer.offsets.flush()
         await self.broker.stop()
         await self.mongo.close()
         log.info("service stopped")

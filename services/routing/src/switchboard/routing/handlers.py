@@ -126,25 +126,33 @@ class Routing:
             "department": None,
             "handled": [],
         }
-        # Independent writes, side by side; both are done before the board hears of the ticket, so an
-        # escalation never finds the ticket unknown, and `ticket assigned` always follows `ticket routed`.
-        await asyncio.gather(
-            self.store.remember_ticket(opened.ticket_id, remembered),
-            self.record(opened.ticket_id, routed, reaction_id(envelope.id, "routed"), envelope, new_subject=True),
+        board_input = BoardInput(
+            id=envelope.id,
+            kind="routed",
+            time=opened.opened_at,
+            ticket_id=opened.ticket_id,
+            queue_id=decision.queue,
+            channel=opened.channel,
+            priority=decision.priority,
+            skills=dict(skills_from_wire(routed.required_skills)),
+            language=opened.language,
+            correlation_id=envelope.correlationid,
         )
-        await self.assigner.submit(
-            BoardInput(
-                id=envelope.id,
-                kind="routed",
-                time=opened.opened_at,
-                ticket_id=opened.ticket_id,
-                queue_id=decision.queue,
-                channel=opened.channel,
-                priority=decision.priority,
-                skills=dict(skills_from_wire(routed.required_skills)),
-                language=opened.language,
+        if facts.key_account:
+            # Its escalation follows at once and must come after its routing in the ticket's history, so
+            # routing is stored here first, not by the board.
+            await asyncio.gather(
+                self.store.remember_ticket(opened.ticket_id, remembered),
+                self.record(opened.ticket_id, routed, reaction_id(envelope.id, "routed"), envelope, new_subject=True),
             )
-        )
+            await self.assigner.submit(board_input)
+        else:
+            # The board stores the routing decision with the assignment; the facts escalation needs later are
+            # written meanwhile (both are done before the batch's offsets are committed).
+            await asyncio.gather(
+                self.store.remember_ticket(opened.ticket_id, remembered),
+                self.assigner.submit(board_input.model_copy(update={"routed": routed})),
+            )
         if facts.key_account:
             await self.escalate(
                 opened.ticket_id,
