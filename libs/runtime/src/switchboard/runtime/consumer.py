@@ -115,13 +115,14 @@ class OffsetCommitter:
 
     FastStream commits after each batch and waits for it, one round trip to the broker per batch on the
     critical path of every event behind it. Here a handled batch's next offsets are merged into what is
-    pending and one task commits them, the newest per partition, as soon as the previous commit returns.
+    pending and one task commits them, the newest per partition, at most every `every_s`.
     Only handled batches are ever committed, so delivery stays at least once: a crash, or a rebalance that
     makes a commit fail, re-delivers at most the batches handled since the last commit that succeeded.
     """
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, *, every_s: float = 0.2) -> None:
         self._name = name
+        self._every = every_s
         self._pending: dict[TopicPartition, int] = {}
         self._consumer: AIOKafkaConsumer | None = None
         self._task: asyncio.Task[None] | None = None
@@ -132,16 +133,16 @@ class OffsetCommitter:
             partition = TopicPartition(record.topic, record.partition)
             self._pending[partition] = max(self._pending.get(partition, 0), record.offset + 1)
         if self._task is None or self._task.done():
-            self._task = asyncio.create_task(self._commit(), name=f"{self._name}-commit")
+            self._task = asyncio.create_task(self._commit(pause_s=self._every), name=f"{self._name}-commit")
 
     async def flush(self) -> None:
         """Commit what is pending now (on the way out)."""
-        if self._task is not None:
+        if self._task is not None:  # lets a commit under way finish (it takes at most one pause more)
             with contextlib.suppress(Exception):
                 await self._task
-        await self._commit()
+        await self._commit(pause_s=0.0)
 
-    async def _commit(self) -> None:
+    async def _commit(self, *, pause_s: float) -> None:
         while self._pending and self._consumer is not None:
             offsets, self._pending = self._pending, {}
             assigned = self._consumer.assignment()
@@ -156,6 +157,7 @@ class OffsetCommitter:
                 log.info(
                     "offsets not committed; those events may be delivered again", consumer=self._name, error=str(exc)
                 )
+            await asyncio.sleep(pause_s)
 
 
 class EventConsumer:
