@@ -7,10 +7,6 @@ A crash between the two publishes a commit again after the restart, which consum
 event id; nothing stored is ever lost. The markers live in their own small collection, so finding
 what is unpublished never reads the (ever growing) commits - FerretDB would scan them all.
 
-Markers of published commits are deleted in the background, a bulk every 200 ms: one command for many
-commits, off the path of the events behind them. A marker outliving its publication by that long is not
-mistaken for unpublished work: the sweep only looks at markers older than its grace period.
-
 Each process publishes its own commits straight away (handed over in memory, no polling), but only
 after the subject's previous commit is published, so one ticket's events reach Kafka in order even
 with several replicas writing. Whatever is left behind - a crash, a predecessor not yet published -
@@ -133,8 +129,6 @@ class OutboxRelay:
         self._published: OrderedDict[str, None] = OrderedDict()  # recently published commit ids
         self._tasks: list[asyncio.Task[None]] = []
         self._paused = False
-        self._published_markers: list[str] = []
-        self._forget_every_s = 0.2
 
     def submit(self, commit: Document) -> None:
         """A commit was stored by this process: publish it as soon as its predecessor is out."""
@@ -149,7 +143,6 @@ class OutboxRelay:
         self._tasks = [
             asyncio.create_task(self._publish_own(), name=f"{self._service}-outbox"),
             asyncio.create_task(self._sweep_loop(), name=f"{self._service}-outbox-sweep"),
-            asyncio.create_task(self._forget_loop(), name=f"{self._service}-outbox-forget"),
         ]
 
     async def stop(self) -> None:
@@ -161,8 +154,6 @@ class OutboxRelay:
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        with contextlib.suppress(Exception):
-            await self._forget_published()
         with contextlib.suppress(Exception):
             await self._leases.update_one({"_id": "outbox", "owner": self._me}, {"$set": {"expires_at": _now()}})
 
@@ -243,31 +234,11 @@ class OutboxRelay:
             STORED_TO_PUBLISHED.labels(self._service).observe(
                 max(0.0, (acked - _aware(commit["stored_at"])).total_seconds())
             )
+        await self._pending.delete_many({"_id": {"$in": [c["_id"] for c in ready]}})
         for commit in ready:
             self._remember(commit["_id"])
-            self._published_markers.append(commit["_id"])
         PUBLISHED.labels(self._service).inc(len(futures))
         return len(ready)
-
-    async def _forget_loop(self) -> None:
-        while True:
-            await asyncio.sleep(self._forget_every_s)
-            try:
-                await self._forget_published()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.warning("deleting published markers failed; retrying", exc_info=True)
-
-    async def _forget_published(self) -> None:
-        """Delete the markers of published commits (a crash before this re-publishes them: same event ids)."""
-        while self._published_markers:
-            ids, self._published_markers = self._published_markers[:1000], self._published_markers[1000:]
-            try:
-                await self._pending.delete_many({"_id": {"$in": ids}})
-            except BaseException:
-                self._published_markers[:0] = ids
-                raise
 
     async def _is_published(self, commit: str) -> bool:
         """A stored commit without a pending marker has been published."""
