@@ -1068,9 +1068,14 @@ async def setup_roster(bench: Bench, token: str, budget_s: float) -> Json:
 
         async def put(path: str, **kwargs: Any) -> float:
             """Seconds the (last) PUT took."""
-            for _ in range(20):  # roster edits are optimistic: a concurrent edit answers 409, try again
+            for attempt in range(20):  # roster edits are optimistic: a concurrent edit answers 409, try again
                 started = time.monotonic()
-                response = await admin.put(path, **kwargs)
+                try:
+                    response = await admin.put(path, **kwargs)
+                except httpx.TransportError:  # a keep-alive connection the server closed as it was reused
+                    if attempt == 19:
+                        raise
+                    continue
                 if response.status_code != 409:
                     break
             if response.status_code != 200:

@@ -63,7 +63,7 @@ import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from bson.codec_options import CodecOptions
-from pymongo import AsyncMongoClient, MongoClient
+from pymongo import AsyncMongoClient, InsertOne, MongoClient, UpdateOne
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 from switchboard.events import Envelope, encode
 from switchboard.events.common import Channel, Priority
@@ -326,6 +326,39 @@ class MemoryCollection:
                 else:
                     raise NotImplementedError(f"in-memory update {operator}")
         return _Result(1)
+
+    async def insert_many(self, docs: list[Json], ordered: bool = True) -> None:
+        """Ordered or not, as the server does it: an ordered insert stops at the first duplicate."""
+        errors: list[Json] = []
+        for index, doc in enumerate(docs):
+            try:
+                await self.insert_one(doc)
+            except DuplicateKeyError as exc:
+                errors.append({"index": index, "code": 11000, "errmsg": str(exc)})
+                if ordered:
+                    break
+        if errors:
+            raise BulkWriteError(
+                {"writeErrors": errors, "writeConcernErrors": [], "nInserted": len(docs) - len(errors)}
+            )
+
+    async def bulk_write(self, ops: list[Any], ordered: bool = True) -> None:
+        """Inserts and updates, as the event store's group commit sends them; errors per write, like the server."""
+        errors: list[Json] = []
+        for index, op in enumerate(ops):
+            try:
+                if isinstance(op, InsertOne):
+                    await self.insert_one(op._doc)
+                elif isinstance(op, UpdateOne):
+                    await self.update_one(op._filter, op._doc, upsert=bool(op._upsert))
+                else:
+                    raise NotImplementedError(f"in-memory bulk {type(op).__name__}")
+            except DuplicateKeyError as exc:
+                errors.append({"index": index, "code": 11000, "errmsg": str(exc)})
+                if ordered:
+                    break
+        if errors:
+            raise BulkWriteError({"writeErrors": errors, "writeConcernErrors": [], "nInserted": len(ops) - len(errors)})
 
     async def create_index(self, *args: Any, **kwargs: Any) -> None:
         return None
