@@ -26,7 +26,7 @@ async def test_concurrent_writes_go_out_together_and_each_learns_its_own_outcome
             sent.append(len(ops))
             return await original(ops, **kwargs)
 
-        writer.collection = type("Spy", (), {"bulk_write": staticmethod(counting)})()  # type: ignore[assignment]
+        writer.collection = type("Spy", (), {"bulk_write": staticmethod(counting)})()
 
         async def insert(ident: str) -> str:
             try:

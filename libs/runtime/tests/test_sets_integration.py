@@ -43,7 +43,7 @@ async def test_a_thousand_appends_to_one_key_at_once_take_few_commands_and_leave
             inserts.append(len(documents))
             return await original(documents, **kwargs)
 
-        collection.insert_many = counting  # type: ignore[method-assign]
+        collection.insert_many = counting  # type: ignore[method-assign,assignment]
         await asyncio.gather(*(here.append("bucket", f"t{i}") for i in range(1000)))
         assert len(inserts) <= 14, inserts  # bulks of 100, a probe past the taken slot: not ~n² single inserts
         # two processes appending to one key at the same time: slower (they collide), but nothing lost or doubled
