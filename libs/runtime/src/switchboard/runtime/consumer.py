@@ -31,6 +31,8 @@ from pymongo.errors import AutoReconnect, ConnectionFailure, ServerSelectionTime
 from switchboard.events import DecodeError, Envelope, decode
 from switchboard.events.topics import Topic
 
+from .latency import STAGE_BUCKETS
+
 log = structlog.get_logger(__name__)
 
 BatchHandler = Callable[[Sequence[Envelope]], Awaitable[None]]
@@ -58,7 +60,6 @@ async def _poll(consumer: AIOKafkaConsumer, *, max_records: int) -> tuple[Consum
 EVENTS_HANDLED = Counter(
     "switchboard_events_handled_total", "Catalogue events handled, by consumer and type.", ["consumer", "type"]
 )
-STAGE_BUCKETS = (0.002, 0.005, 0.01, 0.02, 0.035, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 WAITED = Histogram(
     "switchboard_consumer_wait_seconds",
     "From an event's write to Kafka to the start of its handling: the consumer's queueing.",

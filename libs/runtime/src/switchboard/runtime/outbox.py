@@ -37,6 +37,8 @@ from pymongo.errors import DuplicateKeyError
 from switchboard.events import Envelope, encode
 from switchboard.events.topics import topic_of
 
+from .latency import STAGE_BUCKETS
+
 log = structlog.get_logger(__name__)
 
 Document = dict[str, Any]
@@ -46,7 +48,7 @@ STORED_TO_PUBLISHED = Histogram(
     "switchboard_outbox_delay_seconds",
     "From a commit being made (before its two writes) to Kafka acknowledging its events.",
     ["service"],
-    buckets=(0.002, 0.005, 0.01, 0.02, 0.035, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 60.0),
+    buckets=STAGE_BUCKETS,
 )
 ORPHAN_AFTER = timedelta(minutes=1)
 

@@ -30,6 +30,7 @@ from pydantic import BaseModel, ConfigDict
 from switchboard.events import EventPayload, reaction_id
 from switchboard.events.common import Channel, Presence, Priority
 from switchboard.events.routing import AgentPresenceChanged, TicketRouted
+from switchboard.runtime.latency import STAGE_BUCKETS
 from switchboard.runtime.outbox import OutboxRelay
 
 from .domain.assignment import (
@@ -62,7 +63,6 @@ class Decision(NamedTuple):
     correlation_id: str | None = None
 
 
-STAGE_BUCKETS = (0.002, 0.005, 0.01, 0.02, 0.035, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 WAITED = Histogram(
     "switchboard_routing_board_wait_seconds",
     "From an input's write to the board topic to its application: the assigner's queueing.",
