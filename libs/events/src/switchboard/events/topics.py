@@ -39,6 +39,12 @@ class Topic:
         """The topic's name on the broker; a namespace keeps test runs and environments apart."""
         return f"{namespace}.{self.name}" if namespace else self.name
 
+    @property
+    def label(self) -> str:
+        """The topic's short name (`tickets` for `support.tickets`): for metric labels and for the per-topic
+        positions read models keep (`pos.tickets`), which may not contain dots."""
+        return self.name.removeprefix("support.")
+
 
 def _ticket_key(event: Any) -> str:
     return str(event.ticket_id)

@@ -27,13 +27,10 @@ from pymongo.errors import DuplicateKeyError
 from switchboard.events import Envelope, EventPayload, decode
 
 from .batching import BulkWriter
-from .outbox import commit_document, commit_id, ensure_outbox_indexes, pending_marker
+from .commits import commit_document, commit_id, ensure_outbox_indexes, pending_marker
+from .conflicts import DEFAULT_RETRY, ConcurrencyConflict, Retry, retry_conflicts
 
 Document = dict[str, Any]
-
-
-class ConcurrencyConflict(Exception):
-    """Someone else appended to the subject since it was read; read again and decide again."""
 
 
 @dataclass(frozen=True)
@@ -167,7 +164,7 @@ class EventStore:
         cause: Envelope | None = None,
         correlation_id: str | None = None,
         causation_id: str | None = None,
-        attempts: int = 8,
+        retry: Retry = DEFAULT_RETRY,
         new_subject: bool = False,
     ) -> Document | None:
         """Store reactions whose ids derive from their cause, skipping any already stored.
@@ -180,29 +177,28 @@ class EventStore:
         try then skips looking for a history it does not have in memory. That is safe because a history
         it missed makes the insert collide, and the retry reads it.
         """
-        for attempt in range(attempts):
-            if attempt == 0 and new_subject and subject not in self._cache:
+
+        async def attempt(n: int) -> Document | None:
+            if n == 0 and new_subject and subject not in self._cache:
                 stream = Stream(subject)
             else:
-                stream = await self.read(subject, fresh=attempt > 0)
+                stream = await self.read(subject, fresh=n > 0)
             known = {e.id for e in stream.events}
             fresh = [(i, e) for i, e in zip(event_ids, events, strict=True) if i not in known]
             if not fresh:
                 return None
-            try:
-                _, commit = await self.append(
-                    stream,
-                    [e for _, e in fresh],
-                    now=now,
-                    cause=cause,
-                    correlation_id=correlation_id,
-                    causation_id=causation_id,
-                    event_ids=[i for i, _ in fresh],
-                )
-            except ConcurrencyConflict:
-                continue
+            _, commit = await self.append(
+                stream,
+                [e for _, e in fresh],
+                now=now,
+                cause=cause,
+                correlation_id=correlation_id,
+                causation_id=causation_id,
+                event_ids=[i for i, _ in fresh],
+            )
             return commit
-        raise ConcurrencyConflict(f"{subject}: could not store {len(event_ids)} event(s); it keeps changing")
+
+        return await retry_conflicts(attempt, what=f"{subject} ({len(event_ids)} event(s) to store)", retry=retry)
 
     def _remember(self, stream: Stream) -> None:
         self._cache[stream.subject] = stream

@@ -16,13 +16,16 @@ from faststream.kafka import KafkaBroker
 from faststream.specification import AsyncAPI
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
+from switchboard.events.topics import Topic
 
-from .consumer import DeadLetters, EventConsumer
+from .consumer import BatchHandler, DeadLetters, EventConsumer
+from .eventstore import EventStore
 from .gcwatch import GcPolicy, watch_gc
 from .health import ReadinessCheck, add_probes
-from .kafka import deadletter_topic, ensure_topics, make_broker
+from .kafka import deadletter_topic, declare_publisher, ensure_topics, make_broker
 from .logging import configure_logging
 from .mongo import Document, make_client, ping
+from .outbox import OutboxRelay
 from .settings import ServiceSettings
 
 log = structlog.get_logger(__name__)
@@ -74,6 +77,47 @@ class Runtime:
         """Consumer group names carry the namespace, so test runs never share offsets."""
         base = f"switchboard-{self.name}-{purpose}"
         return f"{self.settings.namespace}.{base}" if self.settings.namespace else base
+
+    def publishes(self, *topics: Topic) -> None:
+        """Declare the catalogue topics this service writes, so its AsyncAPI document lists them."""
+        for topic in topics:
+            declare_publisher(self.broker, topic, namespace=self.settings.namespace)
+
+    def relay(self, events: EventStore, *, publish: bool = True) -> OutboxRelay:
+        """The outbox relay for this service's event store, started and stopped with the service.
+
+        `publish=False` keeps it paused: commits are stored and published by a later, publishing start.
+        """
+        relay = OutboxRelay(
+            broker=self.broker,
+            commits=events.commits,
+            pending=events.pending,
+            leases=self.db["leases"],
+            service=self.name,
+        )
+        if publish:
+            self.background.append(relay)
+        else:
+            relay.pause()
+        return relay
+
+    def subscribe(
+        self, topics: Sequence[Topic], handler: BatchHandler, *, purpose: str = "main", name: str | None = None
+    ) -> EventConsumer:
+        """A consumer group (`switchboard-<service>-<purpose>`) reading `topics` in batches into `handler`,
+        with its dead letters and its readiness check."""
+        group = self.group_id(purpose)
+        return self.add_consumer(
+            EventConsumer(
+                broker=self.broker,
+                name=name or (self.name if purpose == "main" else purpose),
+                group_id=group,
+                topics=topics,
+                namespace=self.settings.namespace,
+                handler=handler,
+                deadletters=self.deadletters(group),
+            )
+        )
 
     def add_consumer(self, consumer: EventConsumer) -> EventConsumer:
         self.consumers.append(consumer)

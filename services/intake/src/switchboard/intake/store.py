@@ -14,7 +14,7 @@ from typing import Any
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 from switchboard.runtime.eventstore import EventStore
-from switchboard.runtime.sets import SlotList
+from switchboard.runtime.slotlist import SlotList
 
 Document = dict[str, Any]
 SOURCE = "/switchboard/intake"

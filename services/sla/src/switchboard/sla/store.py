@@ -1,7 +1,7 @@
 """SLA's Mongo: calendars, the versioned ordered policy set, each ticket's clocks, timers and events.
 
 Timers are keyed by the quarter second of their due time (`<bucket start>#<slot>`, one ticket per slot, see
-`runtime/sets.py`): the time-keyed `_id` is the index on the due time, the one look-up FerretDB answers from
+`runtime/slotlist.py`): the time-keyed `_id` is the index on the due time, the one look-up FerretDB answers from
 an index, and inserts never lose a timer to a concurrent writer.
 """
 
@@ -13,7 +13,7 @@ from typing import Any
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 from switchboard.runtime.eventstore import EventStore
-from switchboard.runtime.sets import SlotList
+from switchboard.runtime.slotlist import SlotList
 
 Document = dict[str, Any]
 SOURCE = "/switchboard/sla"

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 from pymongo import AsyncMongoClient
-from switchboard.runtime.sets import SlotList
+from switchboard.runtime.slotlist import SlotList
 
 pytestmark = pytest.mark.integration
 
