@@ -16,10 +16,9 @@ def tickets_router(*, db: AsyncDatabase[Document], auth: TokenAuth) -> APIRouter
 
     @router.get("/{ticket_id}")
     async def get_ticket(ticket_id: str, _: reader) -> dict[str, Any]:
-        doc = await db[TicketsView.collection].find_one({"_id": ticket_id})
-        if doc is None:
+        ticket = await TicketsView.get(db, ticket_id)
+        if ticket is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"no ticket {ticket_id} in reporting (yet)")
-        doc.pop("pos", None)  # idempotency bookkeeping, not analyst data
-        return {"id": doc.pop("_id"), **doc}
+        return ticket
 
     return router

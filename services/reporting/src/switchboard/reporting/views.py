@@ -1,9 +1,16 @@
-"""Read models analysts query. Pure: each event becomes the guarded update its view needs; no I/O here."""
+"""Reporting's read models: how each event folds into the documents analysts query, and how they are read.
+
+Folding is pure (each event becomes the guarded upsert its document needs); `on_events` applies a consumed
+batch's upserts in order, and a document already past an event's position skips it, so a redelivered batch
+changes nothing.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+from pymongo.asynchronous.database import AsyncDatabase
 from switchboard.events import Envelope
 from switchboard.events.interactions import InteractionRecorded
 from switchboard.events.tickets import (
@@ -13,10 +20,12 @@ from switchboard.events.tickets import (
     TicketStatusChanged,
     TicketUpdated,
 )
-from switchboard.runtime.projection import GuardedUpsert, guarded_update
+from switchboard.events.topics import INTERACTIONS, TICKETS, topic_of
+from switchboard.runtime.mongo import Document
+from switchboard.runtime.projection import GuardedUpsert, apply_in_order, guarded_update
 
 #: Per-topic position fields a ticket document keeps (see switchboard.runtime.projection).
-TICKET_POSITIONS = ("tickets", "interactions")
+TICKET_POSITIONS = (TICKETS.label, INTERACTIONS.label)
 
 
 class TicketsView:
@@ -49,7 +58,6 @@ class TicketsView:
                         "opened_at": data.opened_at,
                     }
                 }
-                topic = "tickets"
             case TicketUpdated():
                 changes = {
                     k: v
@@ -61,22 +69,34 @@ class TicketsView:
                     if v is not None
                 }
                 update = {"$set": changes | {"updated_at": data.updated_at}}
-                topic = "tickets"
             case TicketStatusChanged():
                 update = {"$set": {"status": data.to_status.value, "status_changed_at": data.changed_at}}
-                topic = "tickets"
             case TicketReopened():
                 update = {"$set": {"reopened_at": data.reopened_at}, "$inc": {"reopen_count": 1}}
-                topic = "tickets"
             case TicketMerged():
                 update = {"$set": {"merged_into": data.into_ticket_id, "merged_at": data.merged_at}}
-                topic = "tickets"
             case InteractionRecorded():
                 update = {
                     "$inc": {"interaction_count": 1, f"interactions_by_kind.{data.kind.value}": 1},
                     "$max": {"last_interaction_at": data.occurred_at},
                 }
-                topic = "interactions"
             case _:
                 return None
+        topic = topic_of(data).label
         return guarded_update(envelope.subject, topic=topic, sequence=seq, update=update, positions=TICKET_POSITIONS)
+
+    @classmethod
+    async def get(cls, db: AsyncDatabase[Document], ticket_id: str) -> Document | None:
+        """A ticket as analysts see it, without the projection's bookkeeping; None when not (yet) projected."""
+        doc = await db[cls.collection].find_one({"_id": ticket_id})
+        if doc is None:
+            return None
+        doc.pop("pos", None)
+        return {"id": doc.pop("_id"), **doc}
+
+
+async def on_events(batch: Sequence[Envelope], *, db: AsyncDatabase[Document]) -> None:
+    """Fold a consumed batch into the read models."""
+    updates = [u for u in (TicketsView.update_for(e) for e in batch) if u is not None]
+    if updates:
+        await apply_in_order(db[TicketsView.collection], updates)
