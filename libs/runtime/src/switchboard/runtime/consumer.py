@@ -210,7 +210,8 @@ class EventConsumer:
 
     async def _on_batch(self, msg: KafkaMessage) -> None:
         raw = msg.raw_message
-        records: tuple[ConsumerRecord[Any, Any], ...] = raw if isinstance(raw, tuple) else (raw,)
+        # aiokafka's batch is a tuple of records; FastStream's in-memory test broker hands over a list
+        records: tuple[ConsumerRecord[Any, Any], ...] = tuple(raw) if isinstance(raw, tuple | list) else (raw,)
         decoded: list[tuple[ConsumerRecord[Any, Any], Envelope]] = []
         for record in records:
             try:
