@@ -53,7 +53,7 @@ test-e2e: provision
 lint: setup
 	@$(UV) run --frozen ruff check .
 	@$(UV) run --frozen ruff format --check .
-	@$(UV) run --frozen mypy libs services
+	@$(UV) run --frozen mypy  # what it checks: [tool.mypy] files in pyproject.toml
 
 schemas: setup
 	@$(PY) -m switchboard.events.schemas

@@ -28,7 +28,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "deploy" / "local"))
-import infra  # type: ignore[import-not-found]  # noqa: E402
+import infra  # noqa: E402
 
 TEST_DATA = ROOT / ".local" / "test"
 API_TOKEN = secrets.token_urlsafe(16)  # fresh per session, like a real secret

@@ -8,12 +8,14 @@ import time
 import httpx
 import pytest
 
+from tests.harness import StartService
+
 pytestmark = pytest.mark.e2e
 
 SERVICES = ("intake", "routing", "sla", "feedback", "reporting")
 
 
-def test_every_service_probes_metrics_json_logs_and_a_clean_sigterm(start_service) -> None:
+def test_every_service_probes_metrics_json_logs_and_a_clean_sigterm(start_service: StartService) -> None:
     running = [start_service(name) for name in SERVICES]  # start_service waits for /readyz == 200
 
     for service in running:
@@ -34,7 +36,7 @@ def test_every_service_probes_metrics_json_logs_and_a_clean_sigterm(start_servic
         assert any(r.get("event") == "service stopped" and r.get("service") == service.name for r in records)
 
 
-def test_readiness_says_why_when_mongo_is_unreachable(start_service) -> None:
+def test_readiness_says_why_when_mongo_is_unreachable(start_service: StartService) -> None:
     service = start_service("reporting", env={"MONGODB_URI": "mongodb://127.0.0.1:1/"}, ready=False)
     deadline = time.monotonic() + 60
     response = None

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import Any
 
 import httpx
 import pytest
 from pymongo import AsyncMongoClient
+
+from tests.harness import Servers, StartService
 
 pytestmark = pytest.mark.e2e
 
@@ -15,7 +18,7 @@ TICKETS = 100
 
 
 async def test_a_hundred_tickets_opened_on_intake_each_appear_once_in_reporting(
-    start_service, auth_headers, servers, namespace
+    start_service: StartService, auth_headers: dict[str, str], servers: Servers, namespace: str
 ) -> None:
     intake = start_service("intake")
     reporting = start_service("reporting")
@@ -63,7 +66,7 @@ async def test_a_hundred_tickets_opened_on_intake_each_appear_once_in_reporting(
         assert ticket["requester_email"] == f"customer{i}@example.com"
         assert ticket["interaction_count"] == 1  # the first message, applied once
 
-    client_ = AsyncMongoClient(servers.mongodb_uri)
+    client_: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(servers.mongodb_uri)
     try:
         assert await client_[f"{namespace}_reporting"]["tickets"].count_documents({}) == TICKETS
     finally:

@@ -11,6 +11,8 @@ from prometheus_client import REGISTRY
 from switchboard.runtime import gcwatch
 from switchboard.runtime.gcwatch import GcPolicy, watch_gc
 
+pytestmark = pytest.mark.unit
+
 
 @pytest.fixture(autouse=True)
 def _stop_watching() -> Iterator[None]:

@@ -83,6 +83,12 @@ def counted_loads(board: Board, agent_id: str) -> Counter[Channel]:
     return Counter(board.slots[t].ticket.channel for t in seat.tickets) if seat else Counter()
 
 
+def plain_utilisation(board: Board, agent: Agent) -> Fraction:
+    """Held over capacity per channel, summed, from loads counted afresh (as `plain_pick` orders agents)."""
+    held = counted_loads(board, agent.agent_id)
+    return sum((Fraction(held[c], cap) for c, cap in agent.capacity.items() if cap > 0), Fraction(0))
+
+
 def plain_pick(board: Board, ticket: RoutedTicket, exclude: frozenset[str] = frozenset()) -> str | None:
     queue = board.roster.queues.get(ticket.queue_id)
     if queue is None:
@@ -174,7 +180,7 @@ def check_against_the_plain_ways(board: Board, rng: random.Random) -> None:
         agent = board.roster.agents.get(agent_id)
         if agent is not None:
             assert sum(seat.held(board.slots).values()) == len(seat.tickets)
-            assert utilisation(board, agent) >= 0
+            assert utilisation(board, agent) == plain_utilisation(board, agent), agent_id
     for queue_id in QUEUES:
         for channel in CHANNELS:
             probe = RoutedTicket(

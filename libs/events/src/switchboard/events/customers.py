@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Literal
 
 from pydantic import Field
 
@@ -42,6 +42,3 @@ class AccountUpserted(EventPayload):
     key_account: bool = Field(default=False, description="True for key accounts that get escalated handling.")
     domains: tuple[str, ...] = Field(default=(), description="E-mail domains that belong to the account.")
     updated_at: datetime = Field(description="When the record changed (UTC).")
-
-
-CustomerEvent = Annotated[CustomerUpserted | AccountUpserted, Field(discriminator="type")]

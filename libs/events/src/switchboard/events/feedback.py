@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Literal
 
 from pydantic import Field
 
@@ -67,9 +67,3 @@ class FollowUpRequested(EventPayload):
     survey_id: str | None = Field(default=None, description="Survey answer that caused it, if any.")
     reason: str = Field(max_length=500, description="Why a follow-up is needed.")
     requested_at: datetime = Field(description="When it was requested (UTC).")
-
-
-FeedbackEvent = Annotated[
-    SurveyRequested | SurveyAnswered | QaReviewSubmitted | FollowUpRequested,
-    Field(discriminator="type"),
-]

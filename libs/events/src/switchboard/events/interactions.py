@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Literal
 
 from pydantic import Field
 
@@ -62,6 +62,3 @@ class InteractionRecorded(EventPayload):
     call_duration_seconds: int | None = Field(default=None, ge=0, description="For phone calls: the duration.")
     attachments: tuple[AttachmentRef, ...] = Field(default=(), description="Attachment metadata.")
     occurred_at: datetime = Field(description="When the interaction happened (UTC).")
-
-
-InteractionEvent = Annotated[InteractionRecorded, Field(discriminator="type")]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Literal
 
 from pydantic import Field
 
@@ -77,9 +77,3 @@ class SlaMet(_ClockEvent):
     type: Literal["support.sla.met.v1"] = Field(default="support.sla.met.v1", description="Event type discriminator.")
     met_at: datetime = Field(description="When the target was met (UTC).")
     used_minutes: float = Field(ge=0, description="Minutes of the target used (business or calendar).")
-
-
-SlaEvent = Annotated[
-    SlaClockStarted | SlaClockPaused | SlaClockResumed | SlaWarning | SlaBreached | SlaMet,
-    Field(discriminator="type"),
-]

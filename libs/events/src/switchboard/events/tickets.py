@@ -104,9 +104,3 @@ class TicketMerged(EventPayload):
     into_ticket_id: TicketId = Field(description="Id of the ticket that survives.")
     merged_by_id: str | None = Field(default=None, description="Agent who merged, if an agent did.")
     merged_at: datetime = Field(description="When the merge happened (UTC).")
-
-
-TicketEvent = Annotated[
-    TicketOpened | TicketUpdated | TicketStatusChanged | TicketReopened | TicketMerged,
-    Field(discriminator="type"),
-]
