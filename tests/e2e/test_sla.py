@@ -1,4 +1,5 @@
-"""SLA through real processes: clocks start, warn, breach once with the true time, survive a restart."""
+"""SLA through real processes: clocks start, warn, breach once with the true time, survive a restart, and are
+re-announced with their new deadlines when a priority change moves them."""
 
 from __future__ import annotations
 
@@ -12,9 +13,9 @@ from typing import Any
 import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
-from switchboard.events import Envelope, encode
-from switchboard.events.common import Channel
-from switchboard.events.tickets import Requester, TicketOpened
+from switchboard.events import Envelope, EventPayload, encode
+from switchboard.events.common import Actor, Channel, Priority
+from switchboard.events.tickets import Requester, TicketOpened, TicketUpdated
 
 from tests.harness import Servers, StartService, read_topic
 
@@ -47,7 +48,20 @@ async def publish_opened(servers: Servers, namespace: str, ticket_id: str, opene
         requester=Requester(customer_id="c-1"),
         opened_at=opened_at,
     )
-    record = encode(Envelope.new(opened, source="/test/intake", subject=ticket_id, sequence=1, time=opened_at))
+    await publish(servers, namespace, ticket_id, opened, opened_at, sequence=1)
+
+
+async def publish(
+    servers: Servers,
+    namespace: str,
+    ticket_id: str,
+    payload: EventPayload,
+    at: datetime,
+    *,
+    sequence: int | None = None,
+) -> None:
+    """One ticket event on `support.tickets`, as intake publishes it."""
+    record = encode(Envelope.new(payload, source="/test/intake", subject=ticket_id, sequence=sequence, time=at))
     producer = AIOKafkaProducer(bootstrap_servers=servers.kafka_bootstrap)
     await producer.start()
     try:
@@ -197,3 +211,49 @@ async def test_an_admin_re_applies_a_stricter_policy_to_a_running_ticket(
         assert datetime.fromisoformat(first["deadline"]) == opened_at + timedelta(minutes=5)
         assert first["state"] == "breached"
         assert (await client.post(f"/v1/sla/tickets/{uuid.uuid4()}/reapply")).status_code == 404
+
+
+async def test_a_priority_change_announces_each_running_clocks_new_target_and_deadline(
+    start_service: StartService, auth_headers: dict[str, str], servers: Servers, namespace: str
+) -> None:
+    sla = start_service("sla")
+    urgent = {"first_response": 60, "resolution": 480}
+    policies = [
+        {"id": "urgent", "calendar": "default", "when": {"priority": ["urgent"]}, "targets": urgent},
+        {"id": "standard", "calendar": "default", "targets": {"first_response": 120, "resolution": 4320}},
+    ]
+    async with httpx.AsyncClient(base_url=sla.url, headers=auth_headers, timeout=10) as client:
+        assert (await client.put("/v1/sla/policies", json=policies)).status_code == 200
+    ticket = str(uuid.uuid4())
+    opened_at = (datetime.now(UTC) - timedelta(minutes=10)).replace(microsecond=0)
+    await publish_opened(servers, namespace, ticket, opened_at)  # normal priority: first response in 120 min
+    topic = f"{namespace}.support.sla"
+
+    async def started(count: int) -> list[dict[str, Any]] | None:
+        events = sla_events(await read_topic(servers.kafka_bootstrap, topic, at_least=1, wait_s=1), ticket)
+        starts = [e for e in events if e["type"] == "support.sla.clock_started.v1"]
+        return starts if len(starts) >= count else None
+
+    first = await until(lambda: started(2))
+    assert first and {(e["target"], e["target_minutes"]) for e in first} == {
+        ("first_response", 120),
+        ("resolution", 4320),
+    }
+    raised = TicketUpdated(
+        ticket_id=ticket, priority=Priority.URGENT, changed_by=Actor.AGENT, updated_at=opened_at + timedelta(minutes=5)
+    )
+    await publish(servers, namespace, ticket, raised, opened_at + timedelta(minutes=5))
+
+    starts = await until(lambda: started(4))
+    assert starts, "the priority change should re-announce both running clocks"
+    announced = {
+        (e["target"], e["policy_id"], e["target_minutes"], datetime.fromisoformat(e["deadline"])) for e in starts[2:]
+    }
+    assert announced == {
+        ("first_response", "urgent", 60, opened_at + timedelta(minutes=60)),
+        ("resolution", "urgent", 480, opened_at + timedelta(minutes=480)),
+    }, starts
+    assert len({e["id"] for e in starts}) == 4
+    async with httpx.AsyncClient(base_url=sla.url, headers=auth_headers, timeout=10) as client:
+        view = {t["target"]: t for t in (await client.get(f"/v1/sla/tickets/{ticket}")).json()["targets"]}
+    assert datetime.fromisoformat(view["first_response"]["deadline"]) == opened_at + timedelta(minutes=60)

@@ -128,12 +128,33 @@ def test_february_29_yearly_holiday_only_happens_in_leap_years() -> None:
     assert holiday.covers(date(2028, 2, 29)) and not holiday.covers(date(2027, 3, 1))
 
 
-def test_a_holiday_stops_the_night_shift_from_its_eve_at_midnight_and_cancels_its_own() -> None:
+def test_a_holiday_removes_exactly_its_own_date_from_night_shifts() -> None:
     cal = calendar_from_dict({"time_zone": "UTC", "weekly": {"daily": ["22:00-06:00+1"]}, "holidays": ["2025-06-03"]})
     assert list(open_intervals(cal, utc("2025-06-02T00:00Z"), utc("2025-06-05T00:00Z"))) == [
         (utc("2025-06-02T00:00Z"), utc("2025-06-02T06:00Z")),
+        (utc("2025-06-02T22:00Z"), utc("2025-06-03T00:00Z")),  # the eve's night stops at the holiday's midnight
+        (utc("2025-06-04T00:00Z"), utc("2025-06-04T06:00Z")),  # the holiday's night counts on the working 4th
+        (utc("2025-06-04T22:00Z"), utc("2025-06-05T00:00Z")),
+    ]
+
+
+def test_a_night_shift_starting_on_a_holiday_evening_counts_after_midnight() -> None:
+    cal = calendar_from_dict(
+        {"time_zone": "Europe/Kyiv", "weekly": {"daily": ["20:00-04:00+1"]}, "holidays": ["2025-12-31"]}
+    )
+    # a ticket opened on New Year's Eve (a holiday) waits for 00:00 on the 1st, not for 20:00 on the 1st
+    opened = utc("2025-12-31T12:00+02:00")
+    assert add_business_minutes(cal, opened, 60) == utc("2026-01-01T01:00+02:00")
+    assert business_minutes_between(cal, opened, utc("2026-01-01T04:00+02:00")) == 4 * 60
+
+
+def test_a_night_shift_between_two_holidays_does_not_count() -> None:
+    cal = calendar_from_dict(
+        {"time_zone": "UTC", "weekly": {"daily": ["22:00-06:00+1"]}, "holidays": ["2025-06-03..2025-06-04"]}
+    )
+    assert list(open_intervals(cal, utc("2025-06-02T12:00Z"), utc("2025-06-05T12:00Z"))) == [
         (utc("2025-06-02T22:00Z"), utc("2025-06-03T00:00Z")),
-        (utc("2025-06-04T22:00Z"), utc("2025-06-05T00:00Z")),  # nothing on the 3rd, nor its night into the 4th
+        (utc("2025-06-05T00:00Z"), utc("2025-06-05T06:00Z")),  # the 4th's night, after midnight on the working 5th
     ]
 
 

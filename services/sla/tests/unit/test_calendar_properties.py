@@ -103,14 +103,17 @@ budgets = st.one_of(st.integers(0, 3000), st.floats(0, 3000, allow_nan=False, al
 
 
 def is_business_time(cal: BusinessCalendar, instant: datetime) -> bool:
-    """Read the wall clock: inside a shift of its local day (or last night's), and not on a holiday."""
+    """Read the wall clock: inside a shift of its local day (or last night's), and not on a holiday.
+
+    A holiday removes exactly its own date: last night's shift counts after midnight even if it started on a
+    holiday evening."""
     local = instant.astimezone(cal.zone)
     day, now = local.date(), local.time().replace(tzinfo=None)
     if cal.is_holiday(day):
         return False
     today = any(s.start <= now and (s.overnight or now < s.end) for s in cal.shifts_on(day))
     eve = day - timedelta(days=1)
-    last_night = not cal.is_holiday(eve) and any(s.overnight and now < s.end for s in cal.shifts_on(eve))
+    last_night = any(s.overnight and now < s.end for s in cal.shifts_on(eve))
     return today or last_night
 
 

@@ -1,81 +1,57 @@
-"""SLA's composition root: its consumer, the timer, the outbox relay and the HTTP API."""
+"""SLA's composition root: its use cases over one store, the consumer, the timer, the outbox relay and the HTTP API."""
 
 from __future__ import annotations
 
-import contextlib
-from datetime import UTC, datetime
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 
 from fastapi import FastAPI
 from switchboard.events.topics import CUSTOMERS, INTERACTIONS, ROUTING, SLA, TICKETS
 from switchboard.runtime.auth import TokenAuth
-from switchboard.runtime.consumer import EventConsumer
-from switchboard.runtime.kafka import declare_publisher
-from switchboard.runtime.outbox import OutboxRelay
+from switchboard.runtime.decider import Decider, Relay
 from switchboard.runtime.service import Runtime
 
 from .api import sla_router
-from .handlers import Configuration, Sla
+from .clocks import ClockLedger, Clocks, wall_clock
+from .commands import Commands
+from .configuration import Configuration
 from .scheduler import Scheduler
 from .settings import SlaSettings
-from .store import SlaStore, StaleClocks, bucket
+from .store import SlaStore
+from .subscribers import Subscribers
 
 SERVICE = "sla"
 
-#: Until an admin stores its own, every ticket gets this: around the clock, 1 h / 4 h / 3 days.
-DEFAULT_CALENDAR = {"time_zone": "UTC", "weekly": {"mon-sun": ["00:00-24:00"]}}
-DEFAULT_POLICIES = [
-    {
-        "id": "standard",
-        "name": "Standard",
-        "calendar": "default",
-        "targets": {"first_response": 60, "next_response": 240, "resolution": 4320},
-    }
-]
+
+@dataclass(frozen=True)
+class Sla:
+    """SLA's use cases wired over one store and relay: the service's, the benchmark's seeder's and unit tests'."""
+
+    store: SlaStore
+    config: Configuration
+    clocks: Clocks
+    subscribers: Subscribers
+    commands: Commands
+
+    @classmethod
+    def over(cls, store: SlaStore, *, relay: Relay, clock: Callable[[], datetime] = wall_clock) -> Sla:
+        config = Configuration(store)
+        ledger = ClockLedger(store, relay=relay, clock=clock)
+        clocks = Clocks(store=store, config=config, decider=Decider(relay=relay, clock=clock), ledger=ledger)
+        subscribers = Subscribers(store=store, clocks=clocks)
+        return cls(store, config, clocks, subscribers, Commands(store=store, config=config, clocks=clocks, clock=clock))
 
 
 def create_app(settings: SlaSettings | None = None) -> FastAPI:
     settings = settings or SlaSettings()
     runtime = Runtime.create(SERVICE, settings)
-    declare_publisher(runtime.broker, SLA, namespace=settings.namespace)
+    runtime.publishes(SLA)
     store = SlaStore(runtime.db, namespace=settings.namespace)
-    relay = OutboxRelay(
-        broker=runtime.broker,
-        commits=store.events.commits,
-        pending=store.events.pending,
-        leases=store.leases,
-        service=SERVICE,
-    )
-    config = Configuration(store)
-    sla = Sla(store=store, relay=relay, config=config)
-    scheduler = Scheduler(sla=sla, store=store)
-
-    async def load_configuration() -> None:
-        await store.setup()
-        if "default" not in await store.calendar_specs():
-            await store.put_calendar("default", DEFAULT_CALENDAR)
-        version, _ = await store.policy_set()
-        if version == 0:
-            with contextlib.suppress(StaleClocks):  # another replica stored them
-                await store.save_policy_set(0, [{**p, "version": 1} for p in DEFAULT_POLICIES])
-        if await store.watermark() is None:  # the timer starts here; nothing can be due before the first start
-            await store.advance_watermark(bucket(datetime.now(UTC)))
-        await config.reload()
-
-    runtime.on_start.append(load_configuration)
-    runtime.background += [relay, scheduler]
-    group = runtime.group_id()
-    runtime.add_consumer(
-        EventConsumer(
-            broker=runtime.broker,
-            name=SERVICE,
-            group_id=group,
-            topics=(TICKETS, INTERACTIONS, ROUTING, CUSTOMERS),
-            namespace=settings.namespace,
-            handler=sla.on_events,
-            deadletters=runtime.deadletters(group),
-        )
-    )
-    auth = TokenAuth.from_settings(settings)
-    return runtime.http_app(
-        title="Switchboard SLA", routers=[sla_router(store=store, config=config, sla=sla, auth=auth)]
-    )
+    sla = Sla.over(store, relay=runtime.relay(store.events))
+    scheduler = Scheduler(clocks=sla.clocks, store=store)
+    runtime.on_start += [store.setup, sla.config.setup, scheduler.setup]
+    runtime.background.append(scheduler)
+    runtime.subscribe((TICKETS, INTERACTIONS, ROUTING, CUSTOMERS), sla.subscribers.on_events)
+    router = sla_router(sla.commands, auth=TokenAuth.from_settings(settings))
+    return runtime.http_app(title="Switchboard SLA", routers=[router])

@@ -17,7 +17,7 @@ from prometheus_client import Gauge, Histogram
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
-from .handlers import Sla
+from .clocks import Clocks
 from .store import TIMER_STEP, SlaStore, bucket, bucket_start
 
 log = structlog.get_logger(__name__)
@@ -26,16 +26,23 @@ FIRED = Histogram("switchboard_sla_timer_fire_delay_seconds", "From a bucket's s
 
 
 class Scheduler:
+    """The timer loop, run beside the consumer; each due ticket's clocks decide a `Tick` at its bucket's end."""
+
     def __init__(
-        self, *, sla: Sla, store: SlaStore, poll_s: float = 0.1, lease_ttl_s: float = 10.0, concurrency: int = 32
+        self, *, clocks: Clocks, store: SlaStore, poll_s: float = 0.1, lease_ttl_s: float = 10.0, concurrency: int = 32
     ) -> None:
-        self._sla = sla
+        self._clocks = clocks
         self._store = store
         self._poll = poll_s
         self._ttl = timedelta(seconds=lease_ttl_s)
         self._me = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
         self._concurrency = concurrency
         self._task: asyncio.Task[None] | None = None
+
+    async def setup(self) -> None:
+        """At the very first start the timer begins now: nothing can have fallen due before SLA ever ran."""
+        if await self._store.watermark() is None:
+            await self._store.advance_watermark(bucket(datetime.now(UTC)))
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="sla-scheduler")
@@ -70,7 +77,7 @@ class Scheduler:
 
         async def fire(ticket_id: str, at: datetime) -> None:
             async with semaphore:
-                await self._sla.tick(ticket_id, at)
+                await self._clocks.tick(ticket_id, at)
 
         while start + TIMER_STEP <= now:
             name = bucket(start)

@@ -12,17 +12,13 @@ from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
+from switchboard.runtime.conflicts import ConcurrencyConflict
 from switchboard.runtime.eventstore import EventStore
 from switchboard.runtime.slotlist import SlotList
+from switchboard.runtime.versions import Versions
 
 Document = dict[str, Any]
 SOURCE = "/switchboard/sla"
-
-
-class StaleClocks(Exception):
-    """Another process changed this ticket's clocks since they were read."""
-
-
 TIMER_STEP = timedelta(milliseconds=250)
 
 
@@ -37,12 +33,15 @@ def bucket(moment: datetime) -> str:
 
 
 class SlaStore:
+    """Every collection SLA keeps in its own database, and the one way each is read and written."""
+
     def __init__(self, db: AsyncDatabase[Document], *, namespace: str) -> None:
         self.events = EventStore(db["commits"], db["outbox_pending"], source=SOURCE, namespace=namespace)
         self.leases = db["leases"]
         self._calendars = db["calendars"]
         self._config = db["config"]
-        self._policy_sets = db["policy_sets"]
+        # the policy set's versions (`policy_sets`, body `{"policies": [...]}`) and its pointer (`config`/`policies`)
+        self._policies = Versions(db["policy_sets"], self._config, kind="policies")
         self._clocks = db["clocks"]
         self._timers = db["timers"]
         self._accounts = db["accounts"]
@@ -60,26 +59,14 @@ class SlaStore:
         return {doc["_id"]: doc["spec"] async for doc in self._calendars.find()}
 
     async def policy_set(self) -> tuple[int, list[Document]]:
-        pointer = await self._config.find_one({"_id": "policies"})
-        if pointer is None:
-            return 0, []
-        doc = await self._policy_sets.find_one({"_id": f"{int(pointer['version']):010d}"})
-        return int(pointer["version"]), list(doc["policies"]) if doc else []
+        """The version in force (0 before any) and its ordered policies."""
+        version = await self._policies.current()
+        doc = await self._policies.get(version) if version else None
+        return version, list(doc["policies"]) if doc else []
 
     async def save_policy_set(self, expected: int, policies: list[Document]) -> int:
-        version = expected + 1
-        try:
-            # a string id: FerretDB answers only string/ObjectId `_id` look-ups from its index
-            await self._policy_sets.insert_one({"_id": f"{version:010d}", "policies": policies})
-            if expected == 0:
-                await self._config.insert_one({"_id": "policies", "version": version})
-                return version
-        except DuplicateKeyError:
-            raise StaleClocks("the policies changed meanwhile; read them again") from None
-        result = await self._config.update_one({"_id": "policies", "version": expected}, {"$set": {"version": version}})
-        if result.modified_count != 1:
-            raise StaleClocks("the policies changed meanwhile; read them again")
-        return version
+        """Put `policies` in force as version expected+1; `ConcurrencyConflict` if another admin saved first."""
+        return await self._policies.save(expected, {"policies": policies})
 
     # accounts (for policy conditions) -----------------------------------------------------------------
 
@@ -98,17 +85,17 @@ class SlaStore:
 
     async def save_clocks(self, ticket_id: str, *, version: int, state: str, due: datetime | None) -> None:
         """Write version+1 of the ticket's clocks (state as JSON text: FerretDB 1.x refuses nested arrays);
-        StaleClocks if someone else wrote first."""
+        `ConcurrencyConflict` if someone else wrote after `version` was read."""
         doc = {"state": state, "version": version + 1, "due_at": due}
         if version == 0:
             try:
                 await self._clocks.insert_one({"_id": ticket_id, **doc})
             except DuplicateKeyError:
-                raise StaleClocks(ticket_id) from None
+                raise ConcurrencyConflict(f"the SLA clocks of ticket {ticket_id} changed meanwhile") from None
             return
         result = await self._clocks.update_one({"_id": ticket_id, "version": version}, {"$set": doc})
         if result.matched_count != 1:
-            raise StaleClocks(ticket_id)
+            raise ConcurrencyConflict(f"the SLA clocks of ticket {ticket_id} changed meanwhile")
 
     async def schedule(self, ticket_id: str, due: datetime) -> None:
         await self._timer_slots.append(bucket(due), ticket_id)

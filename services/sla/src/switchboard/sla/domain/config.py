@@ -21,13 +21,15 @@ Policy::
     pause_on: [pending, on_hold]
     reopen: resume            # or restart
 
-Unknown keys are errors, so a typo never silently weakens a promise.
+Unknown keys are errors, so a typo never silently weakens a promise. An admin gives the policy set without
+versions; `revise_policy_set` numbers them: a changed policy gets the next version, an unchanged one keeps its
+own, so that saving the set again does not make its tickets look as if they ran under an older version.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping, Sequence
 from datetime import date, time
 from enum import StrEnum
 from typing import Any, TypeVar
@@ -107,6 +109,41 @@ def policy_from_dict(data: Mapping[str, Any]) -> Policy:
         pause_on=frozenset(_enum(TicketStatus, s) for s in data.get("pause_on", DEFAULT_PAUSE_ON)),
         reopen=_enum(ReopenRule, data.get("reopen", ReopenRule.RESUME)),
     )
+
+
+def revise_policy_set(
+    current: Sequence[Mapping[str, Any]], proposed: Sequence[Mapping[str, Any]], calendar_ids: Collection[str]
+) -> list[dict[str, Any]]:
+    """The ordered policy set to store for `proposed` (policies without versions) over the set in force.
+
+    Each policy keeps its id's version when nothing else changed, else gets the next one (1 for a new id); each
+    must be valid and count on a calendar in `calendar_ids` (or `default`, which always exists), and ids are
+    unique. `PolicyError` says which policy is wrong and why.
+    """
+    previous = {str(p["id"]): p for p in current}
+    revised = []
+    for index, raw in enumerate(proposed):
+        policy_id = raw.get("id")
+        if not isinstance(policy_id, str) or not policy_id:
+            raise PolicyError(f"policy #{index + 1}: needs an 'id'")
+        old = previous.get(policy_id)
+        if old is None:
+            version = 1
+        elif {k: v for k, v in old.items() if k != "version"} == raw:
+            version = int(old["version"])
+        else:
+            version = int(old["version"]) + 1
+        candidate = {**raw, "version": version}
+        try:
+            policy = policy_from_dict(candidate)
+        except ValueError as exc:  # PolicyError, or a value that cannot be read at all
+            raise PolicyError(f"policy {policy_id}: {exc}") from None
+        if policy.calendar_id not in calendar_ids and policy.calendar_id != "default":
+            raise PolicyError(f"policy {policy_id}: unknown calendar '{policy.calendar_id}'")
+        revised.append(candidate)
+    if len({p["id"] for p in revised}) != len(revised):
+        raise PolicyError("policy ids must be unique")
+    return revised
 
 
 def _conditions(when: Mapping[str, Any]) -> Conditions:

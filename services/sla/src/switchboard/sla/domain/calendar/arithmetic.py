@@ -94,15 +94,32 @@ def business_minutes_between(
 
 
 def day_intervals(calendar: BusinessCalendar, day: date) -> list[Interval]:
-    """UTC intervals of the shifts starting on local date `day` (none on a holiday), clipped at a holiday after."""
-    if calendar.is_holiday(day):
+    """UTC intervals of the shifts starting on local date `day`, without the hours that fall on a holiday.
+
+    A holiday removes exactly its own local date (see `model.py`): a shift starting on it counts only its part
+    after midnight, on the next date, if that date is a working one; a night shift from a holiday's eve stops at
+    the holiday's midnight. So a night desk that starts work on a holiday evening still works the morning after,
+    as Zammad's calendars and RT's Business::Hours count it.
+    """
+    shifts = calendar.shifts_on(day)
+    if not shifts:
         return []
     key, out = calendar.time_zone, []
-    for shift in calendar.shifts_on(day):
-        begin = local_to_utc(key, day, shift.start)
-        end = local_to_utc(key, day + _DAY if shift.overnight else day, shift.end)
-        if shift.overnight and calendar.is_holiday(day + _DAY):
-            end = min(end, local_to_utc(key, day + _DAY, time(0)))
+    closed_today = calendar.is_holiday(day)
+    closed_tomorrow: bool | None = None  # looked up only for a shift that runs into tomorrow
+    for shift in shifts:
+        if not shift.overnight:
+            if not closed_today:
+                out.append((local_to_utc(key, day, shift.start), local_to_utc(key, day, shift.end)))
+            continue
+        begin, end = local_to_utc(key, day, shift.start), local_to_utc(key, day + _DAY, shift.end)
+        midnight = local_to_utc(key, day + _DAY, time(0))
+        if closed_tomorrow is None:
+            closed_tomorrow = calendar.is_holiday(day + _DAY)
+        if closed_today:
+            begin = max(begin, midnight)
+        if closed_tomorrow:
+            end = min(end, midnight)
         if end > begin:
             out.append((begin, end))
     return out

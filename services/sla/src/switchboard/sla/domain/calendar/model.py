@@ -5,8 +5,11 @@ What counts as business time, in local wall-clock terms of the calendar's zone:
 - a *shift* belongs to the local day it starts on and runs [start, end); an overnight shift ends the next day;
 - a local day's shifts are its `overrides` entry if it has one (an empty entry closes the day), else its
   weekday's shifts from `weekly`;
-- a *holiday* closes its whole local day: shifts starting on it are cancelled, and an overnight shift from the
-  eve stops at midnight. (An override does not beat a holiday: to open on a holiday, drop the holiday.)
+- a *holiday* removes exactly its own local date, from midnight to midnight, and nothing else: no business
+  time lies on it, so an overnight shift from its eve stops at midnight, and an overnight shift that starts on
+  its evening counts from midnight on, when the next date is a working date (the after-midnight hours lie on
+  that date, as Zammad's calendars and RT's Business::Hours count them). Two holidays in a row close the
+  night between them too. (An override does not beat a holiday: to open on a holiday, drop the holiday.)
 
 How those local times become UTC across DST is in `zones.py`.
 """

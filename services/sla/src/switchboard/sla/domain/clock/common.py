@@ -22,13 +22,13 @@ _ORDER = {target: n for n, target in enumerate(SlaTarget)}
 
 
 def catch_up(state: TicketClocks, at: datetime) -> tuple[TicketClocks, Emitted]:
-    """Emit, clock by clock, the warnings and breaches that fell due by `at`."""
+    """Bring the ticket up to `at`: every clock's warnings and breach that fell due by then (`timer.fall_due`)."""
     if state.policy is None:
         return state, []
     stamp = stamp_of(state)
     emitted: Emitted = []
     for clock in list(state.clocks.values()):
-        clock, more = timer.catch_up(clock, at, stamp)
+        clock, more = timer.fall_due(clock, at, stamp)
         state, emitted = with_clock(state, clock), emitted + more
     return state, emitted
 

@@ -1,4 +1,4 @@
-"""One clock's moves (start, schedule, catch up, pause, resume, stop, retarget), each returning the events it caused.
+"""One clock's moves (start, schedule, fall due, pause, resume, stop, retarget), each returning the events it caused.
 
 Every move takes the time it happens at and the calendar the clock counts on; none reads the clock. Events come
 back as (true time, event) pairs so the caller can order what several clocks emitted.
@@ -69,7 +69,7 @@ def schedule(clock: Clock, cal: BusinessCalendar) -> Clock:
     return replace(clock, deadline=deadline, due_warnings=due, state=state)
 
 
-def catch_up(clock: Clock, at: datetime, stamp: Stamp) -> tuple[Clock, Emitted]:
+def fall_due(clock: Clock, at: datetime, stamp: Stamp) -> tuple[Clock, Emitted]:
     """Emit the warnings and the breach that fell due by `at`, each with the true time it fell due."""
     if not clock.pending:
         return clock, []
