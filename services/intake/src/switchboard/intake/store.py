@@ -1,4 +1,5 @@
-"""Intake's Mongo: the event store (tickets, customers, accounts) and the look-ups that find them.
+"""Intake's Mongo: the event store with its three ledgers (tickets, customers, accounts) and the look-ups that
+find them.
 
 Every look-up is a document keyed by what is looked up (`_id`), because that is the one query FerretDB's
 SQLite backend answers from an index; MongoDB is equally happy with it. Look-ups are written *before* the
@@ -9,12 +10,19 @@ nothing (a crash in between) reads as "not found" and is overwritten by the next
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, Generic, Protocol, TypeVar
 
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
-from switchboard.runtime.eventstore import EventStore
+from switchboard.events import EventPayload
+from switchboard.runtime.decider import Decision, History, Loaded, Request
+from switchboard.runtime.eventstore import EventStore, Stream
 from switchboard.runtime.slotlist import SlotList
+
+from .domain import ticket
+from .domain.customer import Account, Customer, fold_account, fold_customer
 
 Document = dict[str, Any]
 SOURCE = "/switchboard/intake"
@@ -28,12 +36,63 @@ class IdentityTaken(Exception):
         self.owner = owner
 
 
+class Claimant(Protocol):
+    def identities(self) -> frozenset[str]: ...
+
+
+C = TypeVar("C", bound=Claimant)
+
+
+class Fold(Protocol[C]):
+    """A subject's state from its events, or from `start` plus the events after it."""
+
+    def __call__(self, subject: str, events: Sequence[EventPayload], start: C | None = None, /) -> C: ...
+
+
+class Claiming(Generic[C]):
+    """The ledger of subjects that own identity keys: a customer's e-mails, phones and handles, an account's
+    domains. It is a `History` whose append also moves the keys a change adds or drops.
+
+    New keys are claimed before the commit, so a stored customer is always found by its keys; a key another
+    subject owns refuses the change (`IdentityTaken`) before anything is stored. Dropped keys are released
+    only after the commit, so a failed or conflicting append never leaves a customer unfindable. Both happen
+    inside the `Decider`'s retry, on the record the decision was made on: after a `ConcurrencyConflict` the
+    change is decided on the newer record and its keys are moved from that one (claiming a key this subject
+    already owns is harmless).
+    """
+
+    def __init__(self, store: IntakeStore, fold: Fold[C], *, name: str) -> None:
+        self._store = store
+        self._fold = fold
+        self._history = History(store.events, fold, name=name)
+        self.name = name
+
+    async def read(self, subject: str) -> tuple[C, Stream]:
+        return await self._history.read(subject)
+
+    async def load(self, subject: str, *, fresh: bool) -> Loaded[C]:
+        return await self._history.load(subject, fresh=fresh)
+
+    async def append(
+        self, loaded: Loaded[C], decision: Decision, *, now: datetime, request: Request
+    ) -> Document | None:
+        before = loaded.state.identities()
+        after = self._fold(loaded.subject, decision.events, loaded.state).identities()
+        await self._store.claim(after - before, loaded.subject)
+        commit = await self._history.append(loaded, decision, now=now, request=request)
+        await self._store.release(before - after, loaded.subject)
+        return commit
+
+
 class IntakeStore:
-    """Intake's collections, each used by key only."""
+    """Intake's collections, each used by key only; `tickets`, `customers` and `accounts` are the ledgers the
+    use cases decide on (see `switchboard.runtime.decider`)."""
 
     def __init__(self, db: AsyncDatabase[Document], *, namespace: str, reference_block: int = 100) -> None:
         self.events = EventStore(db["commits"], db["outbox_pending"], source=SOURCE, namespace=namespace)
-        self.leases = db["leases"]
+        self.tickets: History[ticket.Ticket] = History(self.events, ticket.fold, name="ticket")
+        self.customers: Claiming[Customer] = Claiming(self, fold_customer, name="customer")
+        self.accounts: Claiming[Account] = Claiming(self, fold_account, name="account")
         self._refs = db["ticket_refs"]
         self._identities = db["identities"]
         self._threads = db["deliveries"]

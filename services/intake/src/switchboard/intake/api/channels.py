@@ -9,13 +9,11 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Response, status
 from pydantic import EmailStr, Field
-from switchboard.events.common import Channel, LanguageTag
-from switchboard.events.interactions import CallDirection, InteractionKind
+from switchboard.events.common import LanguageTag
+from switchboard.events.interactions import CallDirection
 from switchboard.runtime.auth import Principal, Scope, TokenAuth
 
-from ..domain.channels import normalise_message_id
-from ..identify import Identify
-from ..inbound import Inbound, Message
+from ..commands import Channels
 from .models import Attachment, CustomerRef, Strict
 
 
@@ -81,7 +79,7 @@ class SocialIn(Strict):
     language: LanguageTag | None = Field(default=None, description="Language, if known.")
 
 
-def channels_router(*, inbound: Inbound, identify: Identify, auth: TokenAuth) -> APIRouter:
+def channels_router(*, channels: Channels, auth: TokenAuth) -> APIRouter:
     router = APIRouter(prefix="/v1/channels", tags=["channels"])
     Gateway = Annotated[Principal, Depends(auth.require(Scope.CHANNEL))]
 
@@ -91,73 +89,56 @@ def channels_router(*, inbound: Inbound, identify: Identify, auth: TokenAuth) ->
 
     @router.post("/email", status_code=status.HTTP_201_CREATED, summary="Inbound e-mail")
     async def email(body: EmailIn, _: Gateway, response: Response) -> dict[str, Any]:
-        mid = normalise_message_id(body.message_id)
-        message = Message(
-            channel=Channel.EMAIL,
-            key=f"email:{mid}",
+        result = await channels.email(
+            message_id=body.message_id,
+            sender_email=str(body.from_.email),
+            sender_name=body.from_.name,
             subject=body.subject,
-            body_text=body.text,
-            body_html=body.html,
-            external_id=mid,
-            language=body.language,
-            attachments=tuple(identify.attachments(body.attachments)),
-        )
-        sender = CustomerRef(email=body.from_.email, name=body.from_.name)
-        result = await inbound.email(
-            message,
-            sender,
+            text=body.text,
+            html=body.html,
             headers=body.headers,
-            sender_address=str(body.from_.email),
             in_reply_to=body.in_reply_to,
             references=body.references,
+            attachments=body.attachments,
+            language=body.language,
         )
         return answer(result, response)
 
     @router.post("/phone", status_code=status.HTTP_201_CREATED, summary="A call record")
     async def phone(body: CallIn, _: Gateway, response: Response) -> dict[str, Any]:
-        who = body.customer.phone or body.customer.email or body.customer.id or "unknown caller"
-        text = body.summary + (f"\n\nRecording: {body.recording_url}" if body.recording_url else "")
-        message = Message(
-            channel=Channel.PHONE,
-            key=f"phone:{body.call_id}",
-            subject=f"Phone call with {who}",
-            body_text=text,
-            kind=InteractionKind.PHONE_CALL,
-            external_id=body.call_id,
+        result = await channels.phone(
+            call_id=body.call_id,
+            customer=body.customer,
+            direction=body.direction,
+            duration_seconds=body.duration_seconds,
+            summary=body.summary,
+            recording_url=body.recording_url,
             language=body.language,
-            call_direction=body.direction,
-            call_duration_seconds=body.duration_seconds,
         )
-        return answer(await inbound.conversation(message, body.customer), response)
+        return answer(result, response)
 
     @router.post("/chat", status_code=status.HTTP_201_CREATED, summary="A chat transcript")
     async def chat(body: ChatIn, _: Gateway, response: Response) -> dict[str, Any]:
-        lines = [f"[{line.at.isoformat() if line.at else ''}] {line.author}: {line.text}" for line in body.transcript]
-        first_customer_line = next((line.text for line in body.transcript if line.author == "customer"), "Chat")
-        message = Message(
-            channel=Channel.CHAT,
-            key=f"chat:{body.chat_id}",
-            subject=body.subject or first_customer_line[:120],
-            body_text="\n".join(lines),
-            kind=InteractionKind.CHAT_TRANSCRIPT,
-            external_id=body.chat_id,
+        result = await channels.chat(
+            chat_id=body.chat_id,
+            customer=body.customer,
+            subject=body.subject,
+            transcript=body.transcript,
             language=body.language,
         )
-        return answer(await inbound.conversation(message, body.customer), response)
+        return answer(result, response)
 
     @router.post("/social", status_code=status.HTTP_201_CREATED, summary="A social-media message")
     async def social(body: SocialIn, _: Gateway, response: Response) -> dict[str, Any]:
-        text = body.text + (f"\n\n{body.url}" if body.url else "")
-        message = Message(
-            channel=Channel.SOCIAL,
-            key=f"social:{body.network}:{body.message_id}",
-            subject=body.text[:120],
-            body_text=text,
-            kind=InteractionKind.SOCIAL_POST,
-            external_id=f"{body.network}:{body.message_id}",
+        result = await channels.social(
+            message_id=body.message_id,
+            network=body.network,
+            handle=body.handle,
+            name=body.name,
+            text=body.text,
+            url=body.url,
             language=body.language,
         )
-        sender = CustomerRef(handle=f"{body.network}:{body.handle}", name=body.name)
-        return answer(await inbound.conversation(message, sender), response)
+        return answer(result, response)
 
     return router

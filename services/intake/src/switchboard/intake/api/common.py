@@ -6,13 +6,14 @@ from typing import Annotated, Any
 
 from fastapi import FastAPI, Header, Request, Response, status
 from fastapi.responses import JSONResponse
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from switchboard.runtime.auth import Principal
+from switchboard.runtime.conflicts import ConcurrencyConflict
+from switchboard.runtime.decider import Outcome, RequestReused, content_hash
+from switchboard.runtime.decider import Request as CommandRequest
 
 from ..domain.errors import Rejected
-from ..handlers import Outcome, request_hash
-from ..handlers import Request as CommandRequest
 from ..store import IdentityTaken
 
 IdempotencyKey = Annotated[
@@ -25,11 +26,12 @@ IdempotencyKey = Annotated[
 ]
 
 
-def command_request(principal: Principal, key: str | None, payload: Any, *, path: str) -> CommandRequest:
-    """Keys are scoped to the caller's token, so two clients' keys never collide."""
+def command_request(principal: Principal, key: str | None, body: BaseModel, *, path: str) -> CommandRequest:
+    """Who asks, and how to know the request again: keys are scoped to the caller's token, so two clients' keys
+    never collide, and the hash of path and body tells a retry from a reuse of the key."""
     return CommandRequest(
         key=f"http:{principal.fingerprint}:{key}" if key else None,
-        hash=request_hash({"path": path, "body": payload}) if key else None,
+        hash=content_hash({"path": path, "body": body.model_dump(mode="json")}) if key else None,
         actor_id=f"token:{principal.fingerprint}",
     )
 
@@ -56,6 +58,15 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(IdentityTaken)
     async def taken(_: Request, exc: IdentityTaken) -> JSONResponse:
         return JSONResponse({"detail": str(exc), "owner": exc.owner}, status_code=409)
+
+    @app.exception_handler(RequestReused)
+    async def reused(_: Request, exc: RequestReused) -> JSONResponse:
+        detail = f"{exc}; send a new Idempotency-Key for a new request, or the same body to retry"
+        return JSONResponse({"detail": detail}, status_code=422)
+
+    @app.exception_handler(ConcurrencyConflict)
+    async def busy(_: Request, exc: ConcurrencyConflict) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=409)
 
 
 class BodyLimit:

@@ -1,4 +1,5 @@
-"""Intake's pure rules: tickets (decide/evolve), customers and accounts, and channel threading.
+"""Intake's pure rules: tickets (`ticket/`: state and fold, commands, rules), customers and accounts, and channel
+threading.
 
 No I/O, no awaits, no clock reads: callers pass `now` and ids, so every decision is reproducible.
 """

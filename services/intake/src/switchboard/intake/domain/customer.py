@@ -1,4 +1,5 @@
-"""Customers and accounts: how identities are normalised so a known customer is recognised on any channel."""
+"""Customers and accounts: how identities are normalised so a known customer is recognised on any channel, what
+a change emits, and how their events fold into their current record."""
 
 from __future__ import annotations
 
@@ -6,8 +7,10 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
+from functools import reduce
 
 import phonenumbers
+from switchboard.events import EventPayload
 from switchboard.events.customers import AccountUpserted, CustomerUpserted
 
 from .errors import Invalid
@@ -116,18 +119,28 @@ def decide_customer(customer: Customer, changes: CustomerChanges, *, now: dateti
     ]
 
 
-def evolve_customer(customer: Customer, event: CustomerUpserted) -> Customer:
-    return Customer(
-        customer_id=event.customer_id,
-        version=customer.version + 1,
-        name=event.name,
-        emails=event.emails,
-        phones=event.phones,
-        social_handles=event.social_handles,
-        language=event.language,
-        time_zone=event.time_zone,
-        account_id=event.account_id,
-    )
+def evolve_customer(customer: Customer, event: EventPayload) -> Customer:
+    """The customer after one more of their events; each upsert carries the whole record."""
+    version = customer.version + 1
+    match event:
+        case CustomerUpserted():
+            return Customer(
+                customer_id=event.customer_id,
+                version=version,
+                name=event.name,
+                emails=event.emails,
+                phones=event.phones,
+                social_handles=event.social_handles,
+                language=event.language,
+                time_zone=event.time_zone,
+                account_id=event.account_id,
+            )
+    return replace(customer, version=version)
+
+
+def fold_customer(customer_id: str, events: Iterable[EventPayload], start: Customer | None = None) -> Customer:
+    """A customer's record from their history (or from `start` plus the events after it)."""
+    return reduce(evolve_customer, events, start or Customer(customer_id))
 
 
 @dataclass(frozen=True)
@@ -144,6 +157,10 @@ class Account:
     @property
     def exists(self) -> bool:
         return self.version > 0
+
+    def identities(self) -> frozenset[str]:
+        """The keys this account is found by: 'domain:…', so a new customer's e-mail finds their account."""
+        return frozenset(f"domain:{d}" for d in self.domains)
 
 
 @dataclass(frozen=True)
@@ -178,15 +195,25 @@ def decide_account(account: Account, changes: AccountChanges, *, now: datetime) 
     ]
 
 
-def evolve_account(account: Account, event: AccountUpserted) -> Account:
-    return Account(
-        account_id=event.account_id,
-        version=account.version + 1,
-        name=event.name,
-        tier=event.tier,
-        key_account=event.key_account,
-        domains=event.domains,
-    )
+def evolve_account(account: Account, event: EventPayload) -> Account:
+    """The account after one more of its events; each upsert carries the whole record."""
+    version = account.version + 1
+    match event:
+        case AccountUpserted():
+            return Account(
+                account_id=event.account_id,
+                version=version,
+                name=event.name,
+                tier=event.tier,
+                key_account=event.key_account,
+                domains=event.domains,
+            )
+    return replace(account, version=version)
+
+
+def fold_account(account_id: str, events: Iterable[EventPayload], start: Account | None = None) -> Account:
+    """An account's record from its history (or from `start` plus the events after it)."""
+    return reduce(evolve_account, events, start or Account(account_id))
 
 
 def _unique(values: Iterable[str]) -> tuple[str, ...]:

@@ -1,23 +1,15 @@
-"""A ticket's life: which commands are allowed, what events they produce, and the fold of those events."""
+"""A ticket's rules: which commands are allowed in which state, and what events they produce."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
 from datetime import datetime
-from functools import reduce
 from types import MappingProxyType
 
 from switchboard.events import EventPayload
-from switchboard.events.common import Actor, Channel, Priority, TicketStatus
-from switchboard.events.interactions import (
-    AttachmentRef,
-    CallDirection,
-    InteractionKind,
-    InteractionRecorded,
-)
+from switchboard.events.common import Actor, TicketStatus
+from switchboard.events.interactions import InteractionKind, InteractionRecorded
 from switchboard.events.tickets import (
-    CustomFields,
     Requester,
     TicketMerged,
     TicketOpened,
@@ -26,7 +18,9 @@ from switchboard.events.tickets import (
     TicketUpdated,
 )
 
-from .errors import Invalid, NotFound, Rejected
+from ..errors import Invalid, NotFound, Rejected
+from .commands import ChangeStatus, Command, MergeInto, OpenTicket, RecordInteraction, UpdateTicket
+from .state import Ticket
 
 #: The lifecycle a support lead expects: reopening a solved ticket goes through `TicketReopened`.
 TRANSITIONS: Mapping[TicketStatus, frozenset[TicketStatus]] = MappingProxyType(
@@ -50,126 +44,6 @@ PUBLIC_KINDS = frozenset(
         InteractionKind.SOCIAL_POST,
     }
 )
-
-
-@dataclass(frozen=True)
-class Ticket:
-    """A ticket as intake knows it: the fold of its events."""
-
-    ticket_id: str
-    version: int = 0
-    reference: str = ""
-    subject: str = ""
-    channel: Channel = Channel.API
-    status: TicketStatus = TicketStatus.NEW
-    priority: Priority = Priority.NORMAL
-    category: str | None = None
-    tags: tuple[str, ...] = ()
-    custom_fields: Mapping[str, str | int | float | bool | None] = field(default_factory=dict)
-    customer_id: str | None = None
-    account_id: str | None = None
-    language: str | None = None
-    opened_at: datetime | None = None
-    last_activity_at: datetime | None = None
-    merged_into: str | None = None
-    interaction_count: int = 0
-    external_ids: frozenset[str] = frozenset()
-
-    @property
-    def exists(self) -> bool:
-        return self.version > 0
-
-    @property
-    def is_open(self) -> bool:
-        """Still being worked on: a new message belongs on it rather than on a new ticket."""
-        return (
-            self.exists and self.merged_into is None and self.status not in (TicketStatus.SOLVED, TicketStatus.CLOSED)
-        )
-
-
-# --- commands -------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class OpenTicket:
-    """A customer, or an integration on their behalf, asks for help."""
-
-    ticket_id: str
-    reference: str
-    subject: str
-    description: str
-    channel: Channel
-    customer_id: str
-    customer_email: str | None = None
-    customer_name: str | None = None
-    account_id: str | None = None
-    priority: Priority = Priority.NORMAL
-    category: str | None = None
-    tags: tuple[str, ...] = ()
-    custom_fields: Mapping[str, str | int | float | bool | None] = field(default_factory=dict)
-    language: str | None = None
-    interaction_id: str = ""
-    body_html: str | None = None
-    external_id: str | None = None
-    attachments: tuple[AttachmentRef, ...] = ()
-    kind: InteractionKind = InteractionKind.CUSTOMER_MESSAGE  # what the first interaction was: a call, a chat...
-    call_direction: CallDirection | None = None
-    call_duration_seconds: int | None = None
-
-
-@dataclass(frozen=True)
-class RecordInteraction:
-    """Something was said or done on the ticket: a message, a reply, a note, a call, a transcript."""
-
-    interaction_id: str
-    kind: InteractionKind
-    channel: Channel
-    author_type: str
-    author_id: str | None
-    body_text: str = ""
-    body_html: str | None = None
-    language: str | None = None
-    external_id: str | None = None
-    call_direction: CallDirection | None = None
-    call_duration_seconds: int | None = None
-    attachments: tuple[AttachmentRef, ...] = ()
-    public: bool | None = None
-
-
-@dataclass(frozen=True)
-class UpdateTicket:
-    """Priority, category, tags or custom fields change; None leaves a field as it is."""
-
-    actor: Actor
-    actor_id: str | None
-    priority: Priority | None = None
-    category: str | None = None
-    tags: tuple[str, ...] | None = None
-    custom_fields: Mapping[str, str | int | float | bool | None] | None = None
-
-
-@dataclass(frozen=True)
-class ChangeStatus:
-    """Move the ticket along its lifecycle; `open` on a solved ticket reopens it."""
-
-    to_status: TicketStatus
-    actor: Actor
-    actor_id: str | None
-    reason: str | None = None
-
-
-@dataclass(frozen=True)
-class MergeInto:
-    """This ticket is a duplicate of `target_id`."""
-
-    target_id: str
-    actor_id: str | None
-
-
-Command = OpenTicket | RecordInteraction | UpdateTicket | ChangeStatus | MergeInto
-
-
-# --- decide ---------------------------------------------------------------------------------------------------
 
 
 def decide(ticket: Ticket, command: Command, *, now: datetime) -> list[EventPayload]:
@@ -369,79 +243,3 @@ _MISSING = object()
 def _same(old: object, new: object) -> bool:
     """Equal and of the same type: in Python 1 == True, but a field that became a yes/no did change."""
     return type(old) is type(new) and old == new
-
-
-# --- evolve ---------------------------------------------------------------------------------------------------
-
-
-def evolve(ticket: Ticket, event: EventPayload) -> Ticket:
-    """The ticket after one more of its events."""
-    ticket = replace(ticket, version=ticket.version + 1)
-    match event:
-        case TicketOpened():
-            return replace(
-                ticket,
-                reference=event.reference,
-                subject=event.subject,
-                channel=event.channel,
-                status=event.status,
-                priority=event.priority,
-                category=event.category,
-                tags=tuple(event.tags),
-                custom_fields=dict(event.custom_fields),
-                customer_id=event.requester.customer_id,
-                account_id=event.requester.account_id,
-                language=event.language,
-                opened_at=event.opened_at,
-                last_activity_at=event.opened_at,
-            )
-        case InteractionRecorded():
-            external = ticket.external_ids | {event.external_id} if event.external_id else ticket.external_ids
-            return replace(
-                ticket,
-                interaction_count=ticket.interaction_count + 1,
-                external_ids=external,
-                last_activity_at=event.occurred_at,
-            )
-        case TicketUpdated():
-            fields = dict(ticket.custom_fields)
-            for key, value in (event.custom_fields or {}).items():
-                if value is None:
-                    fields.pop(key, None)
-                else:
-                    fields[key] = value
-            return replace(
-                ticket,
-                priority=event.priority or ticket.priority,
-                category=event.category if event.category is not None else ticket.category,
-                tags=tuple(event.tags) if event.tags is not None else ticket.tags,
-                custom_fields=fields,
-            )
-        case TicketStatusChanged():
-            return replace(ticket, status=event.to_status)
-        case TicketReopened():
-            return ticket
-        case TicketMerged():
-            return replace(ticket, merged_into=event.into_ticket_id)
-    return ticket
-
-
-def fold(ticket_id: str, events: Iterable[EventPayload], start: Ticket | None = None) -> Ticket:
-    """A ticket's state from its history (or from `start` plus the events after it)."""
-    return reduce(evolve, events, start or Ticket(ticket_id=ticket_id))
-
-
-__all__ = [
-    "ChangeStatus",
-    "Command",
-    "CustomFields",
-    "MergeInto",
-    "OpenTicket",
-    "RecordInteraction",
-    "Ticket",
-    "UpdateTicket",
-    "check_merge_target",
-    "decide",
-    "evolve",
-    "fold",
-]
