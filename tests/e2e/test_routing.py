@@ -346,3 +346,180 @@ async def test_sla_breaches_follow_ups_and_agents_escalate_tickets(
     assert (moves[1]["from_tier"], moves[1]["to_tier"]) == ("L2", "L3")
     assert moves[2]["to_department"] == "engineering" and moves[2]["triggered_by_id"] == "ayla"
     assert "SLA first_response target missed" in moves[0]["reason"]
+
+
+async def test_the_rule_set_in_force_can_be_read_back(
+    start_service: StartService, auth_headers: dict[str, str]
+) -> None:
+    routing = start_service("routing")
+    async with httpx.AsyncClient(base_url=routing.url, headers=auth_headers, timeout=30) as admin:
+        first = await admin.get("/v1/routing/rules")
+        assert first.status_code == 200, first.text
+        assert first.json()["version"] == 1 and "default: {queue: general}" in first.json()["text"]
+        rules = "version: 5\ndefault: {queue: general, priority: high}\n"
+        stored = await admin.put("/v1/routing/rules", content=rules, headers={"content-type": "application/yaml"})
+        assert stored.status_code == 200, stored.text
+        assert (await admin.get("/v1/routing/rules")).json() == {"version": 2, "text": rules}
+        assert (await admin.get("/v1/queues/general")).json() == {"id": "general", "team_id": "support"}
+
+
+async def publish_opened(servers: Servers, namespace: str, subjects: list[str], *, language: str) -> list[str]:
+    """`ticket opened` events for new e-mail tickets, on the tickets topic; returns their ids in order."""
+    from datetime import UTC, datetime
+
+    from aiokafka import AIOKafkaProducer
+    from switchboard.events import Envelope, encode
+    from switchboard.events.common import Channel
+    from switchboard.events.tickets import Requester, TicketOpened
+
+    ids = [str(uuid4()) for _ in subjects]
+    producer = AIOKafkaProducer(bootstrap_servers=servers.kafka_bootstrap)
+    await producer.start()
+    try:
+        for ticket_id, subject in zip(ids, subjects, strict=True):
+            opened = TicketOpened(
+                ticket_id=ticket_id,
+                reference=f"SB-{ticket_id[:6]}",
+                subject=subject,
+                channel=Channel.EMAIL,
+                requester=Requester(customer_id=str(uuid4())),
+                language=language,
+                opened_at=datetime.now(UTC),
+            )
+            record = encode(Envelope.new(opened, source="/test/intake", subject=ticket_id))
+            await producer.send_and_wait(
+                f"{namespace}.support.tickets",
+                record.value,
+                key=record.key,
+                headers=[(k, v.encode()) for k, v in record.headers.items()],
+            )
+    finally:
+        await producer.stop()
+    return ids
+
+
+def placed(live: dict[str, Any], ticket_id: str) -> list[str]:
+    """Where the board's owner says a ticket is: 'agent:<id>' or 'queue:<id>', once each time it appears."""
+    held = [f"agent:{agent}" for agent, seat in live["seats"].items() if ticket_id in seat["tickets"]]
+    return held + [f"queue:{queue}" for queue, line in live["waiting"].items() if ticket_id in line]
+
+
+async def test_removing_a_queue_with_tickets_moves_them_to_the_default_queue_and_later_changes_apply(
+    start_service: StartService, auth_headers: dict[str, str], servers: Servers, namespace: str
+) -> None:
+    routing = start_service("routing")
+    topic = f"{namespace}.support.routing"
+    finance = {"name": "Finance"}
+    ayla = {
+        "name": "Ayla",
+        "skills": {"billing": 3},
+        "languages": ["tr", "en"],
+        "teams": ["finance"],
+        "capacity": {"email": 1},
+    }
+    async with httpx.AsyncClient(base_url=routing.url, headers=auth_headers, timeout=30) as admin:
+        assert (await admin.put("/v1/skills", json=["billing"])).status_code == 200
+        assert (await admin.put("/v1/teams/finance", json=finance)).status_code == 200
+        assert (await admin.put("/v1/queues/billing", json={"team_id": "finance"})).status_code == 200
+        assert (await admin.put("/v1/agents/ayla", json=ayla)).status_code == 200
+        assert (await admin.put("/v1/agents/ayla/presence", json={"presence": "online"})).status_code == 200
+        rules = await admin.put("/v1/routing/rules", content=RULES, headers={"content-type": "application/yaml"})
+        assert rules.status_code == 200, rules.text
+
+        async def open_tickets(count: int, first: int) -> list[str]:
+            """Published as intake publishes them, so that this test depends on routing alone."""
+            return await publish_opened(
+                servers, namespace, [f"Fatura itirazı {n}" for n in range(first, first + count)], language="tr"
+            )
+
+        async def events_of(ids: list[str], at_least: int) -> dict[str, list[dict[str, Any]]]:
+            records = await read_topic(servers.kafka_bootstrap, topic, at_least=at_least, wait_s=2)
+            return {t: routing_events(records, t) for t in ids}
+
+        ids = await open_tickets(3, 0)
+
+        async def one_held_two_waiting_in_billing() -> bool:
+            live = (await admin.get("/v1/roster")).json()["live"]
+            return live is not None and sorted(p for t in ids for p in placed(live, t)) == [
+                "agent:ayla",
+                "queue:billing",
+                "queue:billing",
+            ]
+
+        assert await wait_for(one_held_two_waiting_in_billing), (await admin.get("/v1/roster")).json()["live"]
+
+        # A roster without the default queue is refused whole, and says why.
+        without_general = {
+            "skills": ["billing"],
+            "agents": {"ayla": ayla},
+            "teams": {"support": {"name": "Support"}, "finance": finance},
+            "queues": {"billing": {"team_id": "finance"}},
+        }
+        refused = await admin.put("/v1/roster", json=without_general)
+        assert refused.status_code == 422, refused.text
+        assert any("'general'" in problem for problem in refused.json()["detail"]["problems"])
+
+        # The billing queue goes, while its tickets wait in it and ayla holds one of them.
+        without_billing = {**without_general, "queues": {"general": {"team_id": "support"}}}
+        changed = await admin.put("/v1/roster", json=without_billing)
+        assert changed.status_code == 200, changed.text
+        assert any("turkish-billing" in warning for warning in changed.json()["warnings"])
+        roster = (await admin.get("/v1/roster")).json()
+        assert sorted(roster["roster"]["queues"]) == ["general"]
+
+        async def all_three_wait_in_general() -> bool:
+            live = (await admin.get("/v1/roster")).json()["live"]
+            in_force = live["roster_version"] == changed.json()["roster_version"]  # the board took that version
+            return in_force and all(placed(live, t) == ["queue:general"] for t in ids)
+
+        assert await wait_for(all_three_wait_in_general), (await admin.get("/v1/roster")).json()["live"]
+
+        def to_general(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
+            return [e for e in history if e["type"].endswith("routed.v1") and e["queue_id"] == "general"]
+
+        async def each_move_announced() -> dict[str, list[dict[str, Any]]] | None:
+            found = await events_of(ids, at_least=9)
+            return found if all(to_general(history) for history in found.values()) else None
+
+        moved = await wait_for(each_move_announced)
+        assert moved, "each moved ticket is announced as routed to the default queue"
+        for ticket_id in ids:
+            (move,) = to_general(moved[ticket_id])
+            assert "'billing'" in move["reason"] and "roster" in move["reason"], move
+
+        # Later changes build on that version and apply: Sam joins support and takes the three tickets (which
+        # still need the billing skill their rule asked for).
+        sam = {
+            "name": "Sam",
+            "skills": {"billing": 2},
+            "languages": ["tr"],
+            "teams": ["support"],
+            "capacity": {"email": 5},
+        }
+        assert (await admin.put("/v1/agents/sam", json=sam)).status_code == 200
+        assert (await admin.put("/v1/agents/sam/presence", json={"presence": "online"})).status_code == 200
+
+        async def sam_holds_them() -> bool:
+            roster = (await admin.get("/v1/roster")).json()
+            in_force = roster["live"]["roster_version"] == roster["version"]
+            return in_force and all(placed(roster["live"], t) == ["agent:sam"] for t in ids)
+
+        assert await wait_for(sam_holds_them), (await admin.get("/v1/roster")).json()["live"]
+
+        # The rule still names billing: its next ticket is routed there, moved to general (saying why), assigned.
+        (late,) = await open_tickets(1, 3)
+
+        async def late_ticket_assigned() -> list[dict[str, Any]] | None:
+            history = (await events_of([late], at_least=1))[late]
+            return history if any(e["type"].endswith("assigned.v1") for e in history) else None
+
+        history = await wait_for(late_ticket_assigned)
+        assert history, "the ticket a rule sent to a removed queue must not be lost"
+        assert [(e["type"].split(".")[2], e.get("queue_id")) for e in history] == [
+            ("routed", "billing"),
+            ("routed", "general"),
+            ("assigned", "general"),
+        ]
+        assert "'billing'" in history[1]["reason"] and history[2]["agent_id"] == "sam"
+        live = (await admin.get("/v1/roster")).json()["live"]
+        assert all(len(placed(live, t)) == 1 for t in [*ids, late])

@@ -23,7 +23,7 @@ from switchboard.routing.domain.assignment import (
     on_roster_changed,
     on_routed,
 )
-from switchboard.routing.domain.roster import Agent, Queue, Roster, RosterError, Team, build_roster
+from switchboard.routing.domain.roster import Agent, Queue, Roster, Team, build_roster
 
 pytestmark = pytest.mark.unit
 
@@ -301,9 +301,16 @@ def test_a_ticket_moved_to_another_queue_leaves_its_agent() -> None:
     assert assigned(decisions) == [("t-1", "ali")]
 
 
-def test_a_ticket_routed_to_a_queue_missing_from_the_roster_is_a_configuration_error() -> None:
-    with pytest.raises(RosterError, match="unknown queue 'biling'"):
-        on_routed(empty_board(roster(agent("ayse"))), routed("t-1", "biling"), NOW)
+def test_a_ticket_routed_to_a_queue_missing_from_the_roster_waits_in_the_default_queue_saying_why() -> None:
+    queues = [Queue("general", "tech-team"), Queue("billing", "billing-team")]
+    board = online(empty_board(roster(agent("ayse"), queues=queues)), "ayse")
+
+    board, decisions = on_routed(board, routed("t-1", "biling", priority=Priority.HIGH), NOW)
+
+    (moved,) = decisions
+    assert isinstance(moved, TicketRouted) and (moved.queue_id, moved.priority) == ("general", Priority.HIGH)
+    assert moved.reason == "queue 'biling' is not on the roster: the ticket waits in the default queue 'general'"
+    assert board.waiting == {"general": ("t-1",)}  # ayse works billing, not general
 
 
 def test_a_routed_event_becomes_a_routed_ticket_with_skill_levels() -> None:
@@ -413,12 +420,21 @@ def test_a_smaller_capacity_sends_the_newest_tickets_back_to_the_queue() -> None
     assert board.holder("t-1") == "ayse"
 
 
-def test_a_queue_with_tickets_cannot_be_removed_from_the_roster() -> None:
-    board, _ = route_all(empty_board(roster(agent("ayse"))), routed("t-1", "tech"))
-    without_tech = roster(agent("ayse"), queues=[Queue("billing", "billing-team")])
+def test_a_queue_removed_under_its_tickets_sends_them_to_the_default_queue_in_their_order() -> None:
+    queues = [Queue("general", "billing-team"), Queue("tech", "tech-team")]
+    board = online(empty_board(roster(agent("ali", "tech-team", capacity={Channel.EMAIL: 1}), queues=queues)), "ali")
+    board, _ = route_all(board, routed("t-1", "tech"), routed("t-2", "tech", minutes=1), routed("t-3", minutes=2))
+    board, _ = route_all(board, routed("t-4", "general", minutes=3, priority=Priority.HIGH))
+    assert board.holder("t-1") == "ali" and board.waiting == {"tech": ("t-2",), "general": ("t-4", "t-3")}
+    without_tech = roster(agent("ali", "tech-team"), queues=[Queue("general", "billing-team")])
 
-    with pytest.raises(RosterError, match="queue 'tech' still has 1 ticket"):
-        on_roster_changed(board, without_tech, NOW)
+    board, decisions = on_roster_changed(board, without_tech, NOW + timedelta(hours=1))
+
+    moves = [d for d in decisions if isinstance(d, TicketRouted)]
+    assert [(d.ticket_id, d.queue_id) for d in moves] == [("t-2", "general"), ("t-1", "general")]
+    assert all(d.reason and "queue 'tech' was removed from the roster" in d.reason for d in moves)
+    assert unassigned(decisions) == [("t-1", "ali", "reassigned")]  # ali does not work the general queue
+    assert board.waiting == {"general": ("t-4", "t-1", "t-2", "t-3")}  # priority, then age: their old place
 
 
 def test_presence_reported_before_the_agent_is_on_the_roster_counts_once_they_are() -> None:

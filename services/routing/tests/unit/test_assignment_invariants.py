@@ -94,7 +94,7 @@ class AssignmentMachine(RuleBasedStateMachine):
                 assert decision.ticket_id not in self.holders, "assigned while still held"
                 assert decision.assigned_at == self.now
                 self.holders[decision.ticket_id] = decision.agent_id
-            else:
+            elif isinstance(decision, TicketUnassigned):
                 assert self.holders.get(decision.ticket_id) == decision.agent_id, "unassigned by someone not holding it"
                 assert decision.unassigned_at == self.now
                 del self.holders[decision.ticket_id]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Literal
 
 from pydantic import Field
 
@@ -37,6 +37,14 @@ class TicketRouted(EventPayload):
     rule_id: str | None = Field(default=None, description="Id of the rule that matched, if one did.")
     rule_set_version: int | None = Field(default=None, description="Version of the rule set in force.")
     routed_at: datetime = Field(description="When the decision was made (UTC).")
+    reason: str | None = Field(
+        default=None,
+        max_length=500,
+        description=(
+            "Why routing moved the ticket when no rule chose this queue, e.g. its queue left the roster and it went"
+            " to the default queue. None for a decision of the rules."
+        ),
+    )
 
 
 class TicketAssigned(EventPayload):
@@ -106,9 +114,3 @@ class AgentPresenceChanged(EventPayload):
     presence: Presence = Field(description="New presence.")
     previous: Presence | None = Field(default=None, description="Presence before the change, if known.")
     changed_at: datetime = Field(description="When the presence changed (UTC).")
-
-
-RoutingEvent = Annotated[
-    TicketRouted | TicketAssigned | TicketUnassigned | TicketEscalated | TicketHandedOff | AgentPresenceChanged,
-    Field(discriminator="type"),
-]

@@ -1,151 +1,115 @@
-"""Routing's HTTP API: the roster (agents, teams, queues, skills), presence, and the rule set with a dry run."""
+"""Routing's HTTP API: the roster (agents, teams, queues, skills), presence, and the rule set with a dry run.
 
-import uuid
-from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+Each route parses its request, calls one use case in `commands`, and answers; `refusals` turns the use cases'
+refusals into HTTP answers. Fixed paths are declared before parametrised ones, and each kind of roster item has
+its own path: a catch-all `/v1/{kind}/{id}` once answered `GET /v1/routing/rules` with a 422.
+"""
+
+from collections.abc import Callable, Coroutine, Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, HTTPException, status
 from switchboard.runtime.auth import Principal, Scope, TokenAuth
-from switchboard.runtime.jsonable import jsonable
+from switchboard.runtime.conflicts import ConcurrencyConflict
 
-from .board import Assigner, BoardInput
-from .domain.escalation import Cause
+from .commands import Forbidden, Kind, NotFound, RoutingCommands
 from .domain.roster import RosterError
-from .domain.rules import RuleSetError, TicketFacts, explain, parse_rules
-from .handlers import Routing
-from .models import AgentIn, EscalateIn, ExplainIn, PresenceIn, QueueIn, RosterIn, TeamIn, roster_from_document
-from .store import RoutingStore, VersionConflict
+from .domain.rules import RuleSetError
+from .models import AgentIn, EscalateIn, ExplainIn, PresenceIn, QueueIn, RosterIn, TeamIn
+
+KINDS: tuple[Kind, ...] = ("agents", "teams", "queues")
 
 
-def routing_router(*, store: RoutingStore, routing: Routing, assigner: Assigner, auth: TokenAuth) -> APIRouter:
+@contextmanager
+def refusals() -> Iterator[None]:
+    """A use case's refusal as the HTTP answer: what is wrong (422), missing (404), not allowed (403), contended (409)."""
+    try:
+        yield
+    except RosterError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, {"problems": list(exc.problems)}) from None
+    except RuleSetError as exc:
+        problems = [str(problem) for problem in exc.problems]
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, {"problems": problems}) from None
+    except NotFound as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+    except Forbidden as exc:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from None
+    except ConcurrencyConflict as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
+
+
+def routing_router(commands: RoutingCommands, *, auth: TokenAuth) -> APIRouter:
     router = APIRouter(tags=["routing"])
     Admin = Annotated[Principal, Depends(auth.require(Scope.ADMIN))]
     Agent = Annotated[Principal, Depends(auth.require(Scope.AGENT))]
 
-    async def change_roster(kind: str, key: str, value: dict[str, Any] | list[str]) -> dict[str, Any]:
-        for _ in range(5):
-            version = await store.current_version("roster")
-            doc = dict(await store.roster_document(version) or {})
-            if kind == "all" and isinstance(value, dict):
-                doc = dict(value)
-            elif kind == "skills":
-                doc["skills"] = value
-            else:
-                section = dict(doc.get(kind, {}))
-                section[key] = value
-                doc[kind] = section
-            try:
-                roster_from_document(doc)
-            except RosterError as exc:
-                raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, {"problems": list(exc.problems)}) from None
-            try:
-                new_version = await store.save_version("roster", version, {"roster": doc})
-            except VersionConflict:
-                continue
-            await assigner.submit(
-                BoardInput(
-                    id=f"roster:{new_version}", kind="roster", time=datetime.now(UTC), roster_version=new_version
-                )
-            )
-            return {"roster_version": new_version}
-        raise HTTPException(status.HTTP_409_CONFLICT, "the roster is being changed by others; try again")
-
     @router.put("/v1/roster", summary="Replace the whole roster at once (one version, one board input)")
     async def put_roster(body: RosterIn, _: Admin) -> dict[str, Any]:
-        return await change_roster("all", "", body.model_dump(mode="json"))
-
-    @router.put("/v1/skills", summary="Replace the catalogue of skills agents and rules may name")
-    async def put_skills(skills: Annotated[list[str], Body(max_length=1000)], _: Admin) -> dict[str, Any]:
-        return await change_roster("skills", "", sorted(set(skills)))
-
-    @router.put("/v1/agents/{agent_id}", summary="Create or replace an agent")
-    async def put_agent(agent_id: str, body: AgentIn, _: Admin) -> dict[str, Any]:
-        return await change_roster("agents", agent_id, body.model_dump(mode="json"))
-
-    @router.put("/v1/teams/{team_id}", summary="Create or replace a team")
-    async def put_team(team_id: str, body: TeamIn, _: Admin) -> dict[str, Any]:
-        return await change_roster("teams", team_id, body.model_dump(mode="json"))
-
-    @router.put("/v1/queues/{queue_id}", summary="Create or replace a queue")
-    async def put_queue(queue_id: str, body: QueueIn, _: Admin) -> dict[str, Any]:
-        return await change_roster("queues", queue_id, body.model_dump(mode="json"))
+        with refusals():
+            return await commands.handle_put_roster(body.model_dump(mode="json"))
 
     @router.get("/v1/roster", summary="The roster in force, with live presence and load")
     async def get_roster(_: Agent) -> dict[str, Any]:
-        version = await store.current_version("roster")
-        board = assigner.board
-        seats = {a: {"presence": s.presence.value, "tickets": sorted(s.tickets)} for a, s in board.seats.items()}
-        waiting = {q: list(ids) for q, ids in board.waiting.items()}
-        live = {"seats": seats, "waiting": waiting} if assigner.owner else None
-        return {"version": version, "roster": await store.roster_document(version), "live": live}
+        return await commands.roster_view()
 
-    @router.get("/v1/{kind}/{item_id}", summary="One agent, team or queue as configured")
-    async def get_item(kind: Literal["agents", "teams", "queues"], item_id: str, _: Agent) -> dict[str, Any]:
-        doc = await store.roster_document() or {}
-        item = doc.get(kind, {}).get(item_id)
-        if item is None:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no {kind[:-1]} {item_id} on the roster")
-        return {"id": item_id, **item}
-
-    @router.post("/v1/tickets/{ticket_id}/escalate", summary="An agent escalates a ticket (tier or department)")
-    async def post_escalate(ticket_id: str, body: EscalateIn, principal: Agent) -> dict[str, Any]:
-        if await store.ticket(ticket_id) is None:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, f"routing has not seen ticket {ticket_id}")
-        request_id = body.request_id or str(uuid.uuid4())
-        cause = Cause.by_agent(
-            agent_id=body.agent_id or f"token:{principal.fingerprint}",
-            request_id=request_id,
-            reason=body.reason,
-            target=body.target,
-        )
-        await routing.escalate(ticket_id, cause, None)
-        return {"ticket_id": ticket_id, "request_id": request_id}
-
-    @router.put("/v1/agents/{agent_id}/presence", summary="Set an agent's presence (the agent desk calls this)")
-    async def put_presence(agent_id: str, body: PresenceIn, principal: Agent) -> dict[str, Any]:
-        if not principal.may(Scope.ADMIN) and principal.agent_id != agent_id:
-            raise HTTPException(status.HTTP_403_FORBIDDEN, "an agent's token sets only that agent's own presence")
-        doc = await store.roster_document()
-        if doc is None or agent_id not in doc.get("agents", {}):
-            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no agent {agent_id} on the roster")
-        await assigner.submit(
-            BoardInput(
-                id=f"presence:{uuid.uuid4()}",
-                kind="presence",
-                time=datetime.now(UTC),
-                agent_id=agent_id,
-                presence=body.presence,
-            )
-        )
-        return {"agent_id": agent_id, "presence": body.presence.value}
+    @router.put("/v1/skills", summary="Replace the catalogue of skills agents and rules may name")
+    async def put_skills(skills: Annotated[list[str], Body(max_length=1000)], _: Admin) -> dict[str, Any]:
+        with refusals():
+            return await commands.handle_put_skills(skills)
 
     @router.put("/v1/routing/rules", summary="Replace the rule set (YAML); refused whole when invalid")
     async def put_rules(text: Annotated[str, Body(media_type="application/yaml")], _: Admin) -> dict[str, Any]:
-        doc = await store.roster_document() or {}
-        try:
-            rules = parse_rules(
-                text, known_queues=frozenset(doc.get("queues", {})), known_skills=frozenset(doc.get("skills", []))
-            )
-        except RuleSetError as exc:
-            problems = [f"line {p.line}, column {p.column}: {p.message}" for p in exc.problems]
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, {"problems": problems}) from None
-        version = await store.current_version("rules")
-        try:
-            stored = await store.save_version("rules", version, {"text": text})
-        except VersionConflict as exc:
-            raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
-        routing.rules = rules
-        return {"rules_version": stored, "author_version": rules.version}
+        with refusals():
+            return await commands.handle_put_rules(text)
 
     @router.get("/v1/routing/rules", summary="The rule set in force (YAML)")
     async def get_rules(_: Agent) -> dict[str, Any]:
-        return {"version": await store.current_version("rules"), "text": await store.rules_text()}
+        return await commands.rules_view()
 
     @router.post("/v1/routing/explain", summary="Dry-run a ticket: which rule matches and why")
     async def post_explain(body: ExplainIn, _: Agent) -> dict[str, Any]:
-        ticket = TicketFacts(**(body.model_dump() | {"tags": tuple(body.tags)}))
-        assert routing.rules is not None
-        result: dict[str, Any] = jsonable(explain(routing.rules, ticket))
-        return result
+        return await commands.handle_explain(body)
+
+    @router.put("/v1/agents/{agent_id}", summary="Create or replace an agent")
+    async def put_agent(agent_id: str, body: AgentIn, _: Admin) -> dict[str, Any]:
+        with refusals():
+            return await commands.handle_put_item("agents", agent_id, body.model_dump(mode="json"))
+
+    @router.put("/v1/teams/{team_id}", summary="Create or replace a team")
+    async def put_team(team_id: str, body: TeamIn, _: Admin) -> dict[str, Any]:
+        with refusals():
+            return await commands.handle_put_item("teams", team_id, body.model_dump(mode="json"))
+
+    @router.put("/v1/queues/{queue_id}", summary="Create or replace a queue")
+    async def put_queue(queue_id: str, body: QueueIn, _: Admin) -> dict[str, Any]:
+        with refusals():
+            return await commands.handle_put_item("queues", queue_id, body.model_dump(mode="json"))
+
+    def get_item(kind: Kind) -> Callable[[str, Principal], Coroutine[Any, Any, dict[str, Any]]]:
+        async def route(item_id: str, _: Agent) -> dict[str, Any]:
+            with refusals():
+                return await commands.configured_item(kind, item_id)
+
+        return route
+
+    for kind in KINDS:
+        router.add_api_route(
+            f"/v1/{kind}/{{item_id}}",
+            get_item(kind),
+            methods=["GET"],
+            summary=f"One {kind[:-1]} as configured",
+            name=f"get_{kind[:-1]}",
+        )
+
+    @router.put("/v1/agents/{agent_id}/presence", summary="Set an agent's presence (the agent desk calls this)")
+    async def put_presence(agent_id: str, body: PresenceIn, principal: Agent) -> dict[str, Any]:
+        with refusals():
+            return await commands.handle_set_presence(agent_id, body.presence, principal)
+
+    @router.post("/v1/tickets/{ticket_id}/escalate", summary="An agent escalates a ticket (tier or department)")
+    async def post_escalate(ticket_id: str, body: EscalateIn, principal: Agent) -> dict[str, Any]:
+        with refusals():
+            return await commands.handle_escalate(ticket_id, body, principal)
 
     return router

@@ -25,6 +25,10 @@ EscalationAction = Tier | Department | NextTier
 
 TIERS: tuple[Tier, ...] = (Tier.L1, Tier.L2, Tier.L3)
 
+DEFAULT_QUEUE = "general"
+"""The queue every stored roster keeps: where the board puts a ticket whose queue is not, or no longer, on the
+roster (a queue removed under waiting tickets, a rule naming a queue a later roster removed)."""
+
 
 def tier_rank(tier: Tier) -> int:
     """L1 < L2 < L3, as numbers."""
@@ -208,6 +212,16 @@ def build_roster(
     if problems:
         raise RosterError(problems)
     return roster
+
+
+def storable_problems(roster: Roster) -> list[str]:
+    """What a roster must have, beyond being consistent, before it may be put in force: the default queue."""
+    if DEFAULT_QUEUE in roster.queues:
+        return []
+    return [
+        f"the roster must keep queue '{DEFAULT_QUEUE}': tickets whose queue leaves the roster wait there"
+        f" ({_unknown('queue', DEFAULT_QUEUE, roster.queues)})"
+    ]
 
 
 def validate_roster(roster: Roster) -> Roster:

@@ -1,7 +1,8 @@
 """Assignment: which agent holds which ticket, under capacity, presence and response limits.
 
 The board is one value for all agents and tickets; each `on_*` reaction takes it with one input and `now` and
-returns the next board plus the `TicketAssigned`/`TicketUnassigned` payloads to publish, in order.
+returns the next board plus the `TicketAssigned`/`TicketUnassigned` payloads to publish, in order (and a
+`TicketRouted` saying why, when the board moves a ticket whose queue is not on the roster to the default queue).
 """
 
 from .board import (

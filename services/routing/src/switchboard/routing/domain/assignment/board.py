@@ -19,8 +19,10 @@ from .persistent import PersistentMap
 PickStrategy = Literal["least_loaded", "round_robin", "manual"]
 UnassignReason = Literal["agent_offline", "no_response", "reassigned", "solved", "escalated", "manual"]
 ReleaseReason = Literal["solved", "reassigned", "escalated", "manual"]
-AssignmentDecision = TicketAssigned | TicketUnassigned
-"""Every board change that others must hear about is one of these payloads, in the order it happened."""
+AssignmentDecision = TicketAssigned | TicketUnassigned | TicketRouted
+"""Every board change that others must hear about is one of these payloads, in the order it happened.
+
+`TicketRouted` is the board moving a ticket to the default queue (its queue is not on the roster), with a reason."""
 
 
 @dataclass(frozen=True)

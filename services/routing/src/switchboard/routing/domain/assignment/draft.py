@@ -11,10 +11,11 @@ from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime
 
-from switchboard.events.routing import TicketAssigned, TicketUnassigned
+from switchboard.events.routing import TicketAssigned, TicketRouted, TicketUnassigned
 
 from ..roster import Agent, Roster
-from .board import AssignmentDecision, Board, PickStrategy, Seat, Slot, UnassignReason, wait_order
+from ..skills import skills_to_wire
+from .board import AssignmentDecision, Board, PickStrategy, RoutedTicket, Seat, Slot, UnassignReason, wait_order
 from .persistent import MapEdit, PersistentMap
 from .pick import has_room, pick
 
@@ -83,6 +84,34 @@ class Draft:
             TicketUnassigned(ticket_id=ticket_id, agent_id=agent_id, reason=reason, unassigned_at=now)
         )
         return agent_id
+
+    def announce_move(self, ticket: RoutedTicket, reason: str, now: datetime) -> None:
+        """Tell others the board filed the ticket under `ticket.queue_id` itself, and why (no rule chose it)."""
+        self.decisions.append(
+            TicketRouted(
+                ticket_id=ticket.ticket_id,
+                queue_id=ticket.queue_id,
+                priority=ticket.priority,
+                required_skills=skills_to_wire(ticket.skills),
+                language=ticket.language,
+                routed_at=now,
+                reason=reason,
+            )
+        )
+
+    def refile(self, ticket_id: str, queue_id: str, reason: str, now: datetime) -> None:
+        """File a ticket that waits in no line under another queue, keeping its holder and its age; announced."""
+        slot = self.slots[ticket_id]
+        self.slots[ticket_id] = replace(slot, ticket=replace(slot.ticket, queue_id=queue_id))
+        self.announce_move(self.slots[ticket_id].ticket, reason, now)
+
+    def enqueue_all(self, ticket_ids: Iterable[str], queue_id: str) -> None:
+        """Put unheld tickets of one queue in its line at once: one sort, however many come (a removed queue's)."""
+        moved = list(ticket_ids)
+        if moved:
+            line = [*self.waiting.get(queue_id, ()), *moved]
+            self.waiting[queue_id] = tuple(sorted(line, key=lambda t: wait_order(self.slots[t].ticket)))
+            self._lines.add(queue_id)
 
     def enqueue(self, ticket_id: str) -> None:
         """Put an unheld ticket in its queue at its place (priority, then age)."""

@@ -1,7 +1,8 @@
 """How the board reacts to what happens: a ticket routed, an agent's presence, a ticket released or ignored.
 
-Each reaction returns the new board and the decisions, one `TicketAssigned` or `TicketUnassigned` per change,
-in the order they happened. A reaction that changes nothing returns an equal board and no decisions, so a
+Each reaction returns the new board and the decisions, one `TicketAssigned` or `TicketUnassigned` per change
+(and a `TicketRouted` with a reason when the board itself moves a ticket to the default queue), in the order they
+happened. A reaction that changes nothing returns an equal board and no decisions, so a
 redelivered input is harmless.
 """
 
@@ -13,7 +14,7 @@ from datetime import datetime, timedelta
 
 from switchboard.events.common import Channel, Presence
 
-from ..roster import Roster, RosterError
+from ..roster import DEFAULT_QUEUE, Roster
 from .board import AssignmentDecision, Board, ReleaseReason, RoutedTicket, Slot, wait_order
 from .draft import Draft
 from .pick import fits, pick
@@ -30,10 +31,14 @@ def on_routed(board: Board, ticket: RoutedTicket, now: datetime) -> BoardAndDeci
 
     A ticket routed again keeps its agent when its queue is unchanged (only priority or needs change); moved to
     another queue, it leaves its agent (`reassigned`) and is placed in the new queue. A queue missing from the
-    roster is a `RosterError`: a configuration mistake to fix, not a ticket to park somewhere invisible.
+    roster (a rule naming a queue that a later roster removed) sends the ticket to the default queue, announced
+    by a `TicketRouted` that says why: a ticket is never left somewhere nobody looks.
     """
-    board.roster.queue(ticket.queue_id)
     draft = Draft(board)
+    if ticket.queue_id not in board.roster.queues and ticket.queue_id != DEFAULT_QUEUE:
+        reason = f"queue '{ticket.queue_id}' is not on the roster: the ticket waits in the default queue"
+        ticket = replace(ticket, queue_id=DEFAULT_QUEUE)
+        draft.announce_move(ticket, f"{reason} '{DEFAULT_QUEUE}'", now)
     before = draft.slots.get(ticket.ticket_id)
     if before is None:
         draft.slots[ticket.ticket_id] = Slot(ticket)
@@ -152,28 +157,35 @@ def assign_manually(board: Board, ticket_id: str, agent_id: str, now: datetime) 
 
 
 def on_roster_changed(board: Board, roster: Roster, now: datetime) -> BoardAndDecisions:
-    """Apply an edited roster: tickets an agent may no longer hold go back to their queue, then every queue drains.
+    """Apply an edited roster, whatever it leaves out: no stored roster is ever refused here.
 
-    An agent keeps their oldest tickets up to their new capacity; a ticket whose agent left, or no longer fits
-    the queue (team, tier, skills, language), is `reassigned`. Manual assignments stay while capacity allows.
-    A queue that still has tickets cannot be removed.
+    A removed queue's tickets move to the default queue (each announced by a `TicketRouted` that says why),
+    keeping their place by priority and age. Then tickets an agent may no longer hold go back to their queue: an
+    agent keeps their oldest tickets up to their new capacity; a ticket whose agent left, or no longer fits the
+    queue (team, tier, skills, language), is `reassigned`. Manual assignments stay while capacity allows. Then
+    every queue drains. Moving is done here, once per roster change, so that no other reaction needs to look
+    for tickets whose queue is gone.
     """
-    stranded = Counter(s.ticket.queue_id for s in board.slots.values() if s.ticket.queue_id not in roster.queues)
-    if stranded:
-        raise RosterError(
-            f"queue '{queue_id}' still has {count} ticket(s): move or close them before removing it"
-            for queue_id, count in sorted(stranded.items())
-        )
     draft = Draft(board)
     draft.roster = roster
+    removed = f"was removed from the roster: the ticket moved to the default queue '{DEFAULT_QUEUE}'"
+    gone = sorted(q for q in board.waiting if q not in roster.queues and q != DEFAULT_QUEUE)
+    for queue_id in gone:
+        del draft.waiting[queue_id]
+        for ticket_id in board.waiting[queue_id]:
+            draft.refile(ticket_id, DEFAULT_QUEUE, f"queue '{queue_id}' {removed}", now)
+    draft.enqueue_all((t for q in gone for t in board.waiting[q]), DEFAULT_QUEUE)
     for agent_id in sorted(board.seats):
         agent = roster.agents.get(agent_id)
         kept: Counter[Channel] = Counter()
         for ticket_id in sorted(board.seats[agent_id].tickets, key=lambda t: (board.slots[t].assigned_at or now, t)):
-            slot = board.slots[ticket_id]
-            channel = slot.ticket.channel
+            queue_id = board.slots[ticket_id].ticket.queue_id
+            if queue_id not in roster.queues and queue_id != DEFAULT_QUEUE:
+                draft.refile(ticket_id, DEFAULT_QUEUE, f"queue '{queue_id}' {removed}", now)
+            slot = draft.slots[ticket_id]
+            channel, queue = slot.ticket.channel, roster.queues.get(slot.ticket.queue_id)
             allowed = agent is not None and (
-                slot.strategy == "manual" or fits(agent, roster.queues[slot.ticket.queue_id], slot.ticket)
+                slot.strategy == "manual" or (queue is not None and fits(agent, queue, slot.ticket))
             )
             if agent is not None and allowed and kept[channel] < agent.capacity_for(channel):
                 kept[channel] += 1

@@ -21,7 +21,7 @@ Outcomes: `queue`, `priority` (`high`, `{set: high}` or `{raise_to: high}`), `sk
 list of skills at level 1).
 """
 
-from .evaluate import Explanation, RuleTrace, explain, route
+from .evaluate import Explanation, RuleTrace, explain, missing_from_roster, route
 from .model import (
     Check,
     Decision,
@@ -49,6 +49,7 @@ __all__ = [
     "RuleTrace",
     "TicketFacts",
     "explain",
+    "missing_from_roster",
     "parse_rules",
     "priority_rank",
     "route",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from ..skills import merge_skills
@@ -102,3 +103,28 @@ def explain(rule_set: RuleSet, facts: TicketFacts) -> Explanation:
     traces: list[RuleTrace] = []
     decision = _decide(rule_set, facts, traces)
     return Explanation(decision, tuple(traces))
+
+
+def missing_from_roster(rule_set: RuleSet, *, queues: Collection[str], skills: Collection[str]) -> list[str]:
+    """What the rules name that a roster lacks, in rule order, worded for the lead who is changing the roster.
+
+    Such a roster is still stored: the rules keep routing, the board sends tickets for a missing queue to the
+    default queue, and a missing skill makes its tickets wait for someone who has it. The lead is told, to fix
+    the rules or the roster.
+    """
+    found: list[str] = []
+    for where, outcome in [
+        *((f"rule '{r.rule_id}'", r.then) for r in rule_set.rules),
+        ("the default", rule_set.default),
+    ]:
+        if outcome.queue is not None and outcome.queue not in queues:
+            found.append(
+                f"{where} routes to queue '{outcome.queue}', which the roster does not have: its tickets go to"
+                " the default queue until the rules change"
+            )
+        found += [
+            f"{where} asks for skill '{skill}', which the roster does not have: its tickets wait for an agent who has it"
+            for skill in outcome.skills
+            if skill not in skills
+        ]
+    return found

@@ -43,11 +43,13 @@ _ONE_OF: tuple[Literal["channel", "category", "language", "account_tier", "prior
 _CONDITIONS = (*_ONE_OF, "key_account", "tags", "subject_words")
 
 
-def parse_rules(text: str, *, known_queues: Iterable[str], known_skills: Iterable[str]) -> RuleSet:
+def parse_rules(text: str, *, known_queues: Iterable[str] | None, known_skills: Iterable[str] | None) -> RuleSet:
     """The rule set in `text`, or a `RuleSetError` listing every problem found (the set is never half-loaded).
 
     `known_queues` and `known_skills` come from the roster, so that a typo ('biling') is caught when the rules
-    are saved, not when the first ticket is routed to a queue that does not exist.
+    are saved, not when the first ticket is routed to a queue that does not exist. None skips that check: a
+    stored rule set was checked when it was saved, and a roster changed since (a queue removed) must not stop
+    it from loading; the board sends tickets for a queue it no longer has to the default queue.
     """
     try:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
@@ -64,7 +66,10 @@ def parse_rules(text: str, *, known_queues: Iterable[str], known_skills: Iterabl
         mark = shared.start_mark
         message = "anchors and aliases (&name, *name) are not supported in rule sets: write the values out"
         raise RuleSetError([Problem(mark.line + 1, mark.column + 1, message)])
-    parser = _Parser(frozenset(known_queues), frozenset(known_skills))
+    parser = _Parser(
+        None if known_queues is None else frozenset(known_queues),
+        None if known_skills is None else frozenset(known_skills),
+    )
     rule_set = parser.rule_set(root, hashlib.sha256(text.encode()).hexdigest())
     if parser.problems or rule_set is None:
         raise RuleSetError(parser.problems)
@@ -88,11 +93,15 @@ def _shared_node(root: Node) -> Node | None:
 
 
 class _Parser(Reader):
-    def __init__(self, queues: frozenset[str], skills: frozenset[str]) -> None:
+    def __init__(self, queues: frozenset[str] | None, skills: frozenset[str] | None) -> None:
         super().__init__()
         self.queues = queues
         self.skills = skills
         self.rule_ids: set[str] = set()
+
+    def named(self, node: Node, what: str, known: frozenset[str] | None) -> str | None:
+        """A queue or skill name, one of `known` unless that is None (not checked)."""
+        return self.text(node, what) if known is None else self.choice(node, what, known)
 
     def rule_set(self, root: Node, digest: str) -> RuleSet | None:
         top = self.mapping(root, "rule set", required=("version", "default"), optional=("rules", "description"))
@@ -212,7 +221,7 @@ class _Parser(Reader):
         if not fields:
             self.fail(node, f"{what} does nothing: give a queue, a priority or skills")
             return None
-        queue = self.choice(fields["queue"], "queue", self.queues) if "queue" in fields else None
+        queue = self.named(fields["queue"], "queue", self.queues) if "queue" in fields else None
         priority = self.priority_change(fields["priority"]) if "priority" in fields else None
         skills = self.required_skills(fields["skills"]) if "skills" in fields else {}
         bad = ("queue" in fields and queue is None) or ("priority" in fields and priority is None) or skills is None
@@ -242,14 +251,14 @@ class _Parser(Reader):
         pairs: list[tuple[str | None, Node, int | None]] = []
         if isinstance(node, MappingNode):
             for key, value in node.value:
-                name = self.choice(key, "skill", self.skills)
+                name = self.named(key, "skill", self.skills)
                 level = self.integer(value, f"level of skill '{key.value}'", MIN_LEVEL, MAX_LEVEL)
                 pairs.append((name, key, level))
             if not pairs:
                 self.fail(node, "skills must name at least one skill")
         else:
             pairs = [
-                (self.choice(item, "skill", self.skills), item, MIN_LEVEL) for _, item in self.texts(node, "skills")
+                (self.named(item, "skill", self.skills), item, MIN_LEVEL) for _, item in self.texts(node, "skills")
             ]
         found: dict[str, int] = {}
         for name, key, level in pairs:

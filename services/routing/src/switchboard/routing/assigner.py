@@ -11,6 +11,10 @@ same input (a rebalance), they decide the same events with the same ids, and the
 A newly opened ticket's routing decision (`ticket routed`) travels inside its board input and is stored by
 the assigner, in one commit with the assignment it leads to: one write per ticket instead of two, and no
 store round trip before the board hears of the ticket.
+
+The board accepts every roster version the API stored (a removed queue's tickets move to the default queue),
+so what `GET /v1/roster` shows is what the board works to. Versions are applied in order: an older version's
+input arriving after a newer one's (two replicas' changes racing to the topic) is skipped.
 """
 
 from __future__ import annotations
@@ -20,49 +24,25 @@ import contextlib
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any, Literal, NamedTuple
+from typing import Any, Protocol
 
 import structlog
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener
 from faststream.kafka import KafkaBroker
 from prometheus_client import Counter, Gauge, Histogram
-from pydantic import BaseModel, ConfigDict
-from switchboard.events import EventPayload, reaction_id
-from switchboard.events.common import Channel, Presence, Priority
-from switchboard.events.routing import AgentPresenceChanged, TicketRouted
+from switchboard.events import EventPayload
+from switchboard.runtime.decider import Relay
+from switchboard.runtime.kafka import ensure_topic
 from switchboard.runtime.latency import STAGE_BUCKETS
-from switchboard.runtime.outbox import OutboxRelay
+from switchboard.runtime.settings import ServiceSettings
 
-from .domain.assignment import (
-    Board,
-    RoutedTicket,
-    empty_board,
-    on_agent_responded,
-    on_no_response,
-    on_presence,
-    on_released,
-    on_roster_changed,
-    on_routed,
-)
+from .board_inputs import BoardInput, Decision, react
+from .domain.assignment import Board, empty_board
 from .domain.roster import Roster, RosterError
 from .store import RoutingStore
 
 log = structlog.get_logger(__name__)
 DECISIONS = Counter("switchboard_routing_board_decisions_total", "Assignment decisions made.", ["kind"])
-
-
-class Decision(NamedTuple):
-    """One event the board decided, with the id its input gives it and the moment it was decided."""
-
-    subject: str
-    event: EventPayload
-    event_id: str
-    at: datetime
-    input_id: str
-    causation_id: str | None = None  # set when the input carries its cause (a routed ticket's `ticket opened`)
-    correlation_id: str | None = None
-
-
 WAITED = Histogram(
     "switchboard_routing_board_wait_seconds",
     "From an input's write to the board topic to its application: the assigner's queueing.",
@@ -74,50 +54,51 @@ STORED_IN = Histogram(
 INPUTS = Gauge("switchboard_routing_board_inputs_applied", "Inputs applied to the board since it was rebuilt.")
 
 
-class BoardInput(BaseModel):
-    """One input to the board, in the order the internal topic gives it."""
+class InputLog(Protocol):
+    """Where the board's inputs are kept in order: the internal topic (or, in unit tests, a list)."""
 
-    model_config = ConfigDict(frozen=True)
+    topic: str
 
-    id: str  # the cause (event id or request id): an input seen twice is applied once
-    kind: Literal["routed", "presence", "released", "responded", "no_response", "roster"]
-    time: datetime
-    ticket_id: str | None = None
-    queue_id: str | None = None
-    channel: Channel | None = None
-    priority: Priority | None = None
-    skills: dict[str, int] | None = None
-    language: str | None = None
-    agent_id: str | None = None
-    presence: Presence | None = None
-    reason: Literal["solved", "reassigned", "escalated", "manual"] | None = None
-    roster_version: int | None = None
-    routed: TicketRouted | None = None  # the routing decision to store with the assignment (a new ticket)
-    correlation_id: str | None = None  # of the event that caused this input, for the decisions it carries
+    async def publish(self, item: BoardInput) -> None: ...
+
+    def consumer(self) -> AIOKafkaConsumer: ...
+
+
+class BoardTopic:
+    """The one-partition internal topic `internal.routing.board` and the consumer group that owns it."""
+
+    def __init__(self, broker: KafkaBroker, name: str, *, settings: ServiceSettings, group_id: str) -> None:
+        self._broker = broker
+        self._settings = settings
+        self._name = name
+        self.topic = f"{settings.namespace}.{name}" if settings.namespace else name
+        self._group = group_id
+
+    async def setup(self) -> None:
+        await ensure_topic(self._settings, self._name, partitions=1)
+
+    async def publish(self, item: BoardInput) -> None:
+        await self._broker.publish(item.model_dump_json().encode(), self.topic, key=b"board")
+
+    def consumer(self) -> AIOKafkaConsumer:
+        return AIOKafkaConsumer(
+            bootstrap_servers=self._settings.kafka_bootstrap_servers,
+            group_id=self._group,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+        )
 
 
 class Assigner:
     """Publishes inputs; and, in the process that owns the board partition, applies them."""
 
-    def __init__(
-        self,
-        *,
-        broker: KafkaBroker,
-        store: RoutingStore,
-        relay: OutboxRelay,
-        topic: str,
-        bootstrap: str,
-        group_id: str,
-        no_response_check_s: float,
-    ) -> None:
-        self._broker = broker
+    def __init__(self, *, store: RoutingStore, relay: Relay, inputs: InputLog, no_response_check_s: float) -> None:
         self._store = store
         self._relay = relay
-        self._topic = topic
-        self._bootstrap = bootstrap
-        self._group = group_id
+        self._inputs = inputs
         self._check_every = no_response_check_s
         self.board: Board = empty_board(Roster())
+        self.roster_version = 0  # of the roster the board works to
         self._seen: set[str] = set()
         self._rebuild = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -125,7 +106,7 @@ class Assigner:
 
     async def submit(self, item: BoardInput) -> None:
         """Durably hand an input to the assigner (acked by Kafka before this returns)."""
-        await self._broker.publish(item.model_dump_json().encode(), self._topic, key=b"board")
+        await self._inputs.publish(item)
 
     def start(self) -> None:
         self._tasks = [
@@ -140,6 +121,11 @@ class Assigner:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
+    def reset(self) -> None:
+        """Forget the board, to rebuild it from the first input."""
+        self.board, self.roster_version, self._seen = empty_board(Roster()), 0, set()
+        INPUTS.set(0)
+
     async def _consume(self) -> None:
         assigner = self
 
@@ -152,13 +138,8 @@ class Assigner:
                 if assigned:
                     assigner._rebuild.set()
 
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=self._bootstrap,
-            group_id=self._group,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-        )
-        consumer.subscribe([self._topic], listener=Listener())
+        consumer = self._inputs.consumer()
+        consumer.subscribe([self._inputs.topic], listener=Listener())
         await consumer.start()
         replay_until = 0  # inputs before this offset were applied before, by this process or another
         try:
@@ -166,25 +147,31 @@ class Assigner:
                 batches = await consumer.getmany(timeout_ms=200, max_records=500)
                 if self._rebuild.is_set():
                     self._rebuild.clear()
-                    self.board, self._seen = empty_board(Roster()), set()
-                    INPUTS.set(0)
+                    self.reset()
                     await consumer.seek_to_beginning()
                     replay_until = max((await consumer.end_offsets(list(consumer.assignment()))).values(), default=0)
                     log.info("rebuilding the assignment board from the beginning of its inputs", inputs=replay_until)
                     continue
-                pending: list[Decision] = []
                 started = time.time()
+                values: list[bytes] = []
                 replaying = False
                 for records in batches.values():
                     for record in records:
                         WAITED.observe(max(0.0, started - record.timestamp / 1000))
                         replaying = replaying or record.offset < replay_until
-                        pending += await self._apply_logged(record.value)
-                if pending:
-                    with STORED_IN.time():
-                        await self._persist(pending, replaying=replaying)
+                        values.append(record.value)
+                await self.apply_batch(values, replaying=replaying)
         finally:
             await consumer.stop()
+
+    async def apply_batch(self, values: Sequence[bytes], *, replaying: bool) -> None:
+        """Apply inputs in order, then store what they decided (a replay's decisions are mostly stored already)."""
+        pending: list[Decision] = []
+        for value in values:
+            pending += await self._apply_logged(value)
+        if pending:
+            with STORED_IN.time():
+                await self._persist(pending, replaying=replaying)
 
     async def _apply_logged(self, value: bytes) -> list[Decision]:
         """An input that cannot be applied is logged and skipped, never allowed to stop the assigner."""
@@ -196,6 +183,30 @@ class Assigner:
             log.exception("assignment input failed; skipped")
             return []
 
+    async def _apply(self, item: BoardInput) -> list[Decision]:
+        if item.id in self._seen:
+            return []
+        roster: Roster | None = None
+        if item.kind == "roster":
+            version = item.roster_version or 0
+            if version <= self.roster_version:
+                self._seen.add(item.id)
+                log.info("an older roster version arrived after a newer one; skipped", version=version)
+                return []
+            try:
+                roster = await self._store.roster(version)
+            except RosterError as exc:  # the API stores checked rosters only: a stored version always loads
+                log.error("a stored roster version does not load; skipped", version=version, reason=str(exc))
+            if roster is None:
+                self._seen.add(item.id)
+                return []
+        self.board, decisions = react(self.board, item, roster)
+        self._seen.add(item.id)
+        if roster is not None:
+            self.roster_version = item.roster_version or 0
+        INPUTS.inc()
+        return decisions
+
     async def _persist(self, pending: list[Decision], *, replaying: bool) -> None:
         """Store a batch's decisions: each subject's in order, different subjects side by side.
 
@@ -205,7 +216,7 @@ class Assigner:
         """
         by_subject: dict[str, list[list[Decision]]] = {}
         for decision in pending:
-            runs = by_subject.setdefault(decision[0], [])
+            runs = by_subject.setdefault(decision.subject, [])
             if runs and runs[-1][-1].input_id == decision.input_id:
                 runs[-1].append(decision)  # decided together: one commit
             else:
@@ -224,92 +235,6 @@ class Assigner:
 
         await asyncio.gather(*(store(runs) for runs in by_subject.values()))
 
-    async def _apply(self, item: BoardInput) -> list[Decision]:
-        if item.id in self._seen:
-            return []
-        self._seen.add(item.id)
-        INPUTS.inc()
-        announced: list[Decision] = []
-        if item.routed is not None:  # stored whatever the board makes of it: routing has decided
-            announced.append(
-                Decision(
-                    item.routed.ticket_id,
-                    item.routed,
-                    reaction_id(item.id, "routed"),
-                    item.time,
-                    item.id,
-                    causation_id=item.id,
-                    correlation_id=item.correlation_id,
-                )
-            )
-        try:
-            before = self.board
-            self.board, decisions = await self._decide(item)
-        except RosterError as exc:  # deterministic, so a replay skips it the same way
-            log.warning("board input refused", kind=item.kind, input=item.id, reason=str(exc))
-            return announced
-        events: list[tuple[str, EventPayload]] = [(_subject(d), d) for d in decisions]
-        if item.kind == "presence" and item.agent_id is not None and item.presence is not None:
-            previous = before.seats.get(item.agent_id)
-            events.insert(
-                0,
-                (
-                    item.agent_id,
-                    AgentPresenceChanged(
-                        agent_id=item.agent_id,
-                        presence=item.presence,
-                        previous=previous.presence if previous is not None else None,
-                        changed_at=item.time,
-                    ),
-                ),
-            )
-        return announced + [
-            Decision(
-                subject,
-                event,
-                reaction_id(item.id, f"board/{index}"),
-                item.time,
-                item.id,
-                causation_id=item.id if item.routed is not None else None,
-                correlation_id=item.correlation_id,
-            )
-            for index, (subject, event) in enumerate(events)
-        ]
-
-    async def _decide(self, item: BoardInput) -> tuple[Board, Sequence[EventPayload]]:
-        now = item.time
-        match item.kind:
-            case "roster":
-                roster = await self._store.roster(item.roster_version)
-                if roster is None:
-                    raise RosterError([f"roster version {item.roster_version} is not stored"])
-                return on_roster_changed(self.board, roster, now)
-            case "routed":
-                assert item.ticket_id and item.queue_id and item.channel and item.priority
-                ticket = RoutedTicket(
-                    ticket_id=item.ticket_id,
-                    queue_id=item.queue_id,
-                    channel=item.channel,
-                    priority=item.priority,
-                    routed_at=now,
-                    skills=item.skills or {},
-                    language=item.language,
-                )
-                return on_routed(self.board, ticket, now)
-            case "presence":
-                assert item.agent_id and item.presence
-                return on_presence(self.board, item.agent_id, item.presence, now)
-            case "released":
-                assert item.ticket_id and item.reason
-                return on_released(self.board, item.ticket_id, item.reason, now)
-            case "responded":
-                assert item.ticket_id and item.agent_id
-                return on_agent_responded(self.board, item.ticket_id, item.agent_id, now)
-            case "no_response":
-                assert item.ticket_id
-                return on_no_response(self.board, item.ticket_id, now)
-        raise AssertionError(item.kind)  # pragma: no cover
-
     async def _record(self, first: Decision, events: list[EventPayload], ids: list[str], *, replaying: bool) -> None:
         """Store decisions once: a replayed input finds its decisions already in the subject's history.
 
@@ -323,7 +248,7 @@ class Assigner:
             now=first.at,
             causation_id=first.causation_id,
             correlation_id=first.correlation_id,
-            new_subject=isinstance(first.event, TicketRouted) and not replaying,
+            new_subject=first.opens and not replaying,
         )
         if commit is not None:
             self._relay.submit(commit)
@@ -351,7 +276,3 @@ class Assigner:
                                 ticket_id=ticket_id,
                             )
                         )
-
-
-def _subject(decision: EventPayload) -> str:
-    return str(decision.ticket_id)  # type: ignore[attr-defined]

@@ -7,9 +7,9 @@ published, and a redelivered cause finds its decision already in the ticket's ro
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Protocol
 
 import structlog
 from switchboard.events import Envelope, EventPayload, reaction_id
@@ -20,58 +20,36 @@ from switchboard.events.interactions import InteractionRecorded
 from switchboard.events.routing import TicketEscalated, TicketHandedOff
 from switchboard.events.sla import SlaBreached, SlaWarning
 from switchboard.events.tickets import TicketOpened, TicketStatusChanged
-from switchboard.runtime.outbox import OutboxRelay
+from switchboard.runtime.decider import Relay
+from switchboard.runtime.fanout import per_subject
 
-from .board import Assigner, BoardInput
+from .board_inputs import BoardInput
 from .domain.escalation import Cause, TicketTier, escalate
-from .domain.roster import RosterError
-from .domain.rules import RuleSet, TicketFacts, parse_rules, route
+from .domain.roster import DEFAULT_QUEUE
+from .domain.rules import TicketFacts, route
 from .domain.skills import skills_from_wire
 from .store import RoutingStore
 
 log = structlog.get_logger(__name__)
 
 
-class Routing:
+class Assigns(Protocol):
+    """Where board inputs go: the assigner (which publishes them to its topic)."""
+
+    async def submit(self, item: BoardInput) -> None: ...
+
+
+class Reactions:
     """The use cases behind routing's consumer."""
 
-    def __init__(self, *, store: RoutingStore, relay: OutboxRelay, assigner: Assigner) -> None:
+    def __init__(self, *, store: RoutingStore, relay: Relay, assigner: Assigns) -> None:
         self.store = store
         self.relay = relay
         self.assigner = assigner
-        self.rules: RuleSet | None = None
-        self._rules_version = 0
-        self._rules_checked = 0.0
-
-    async def current_rules(self) -> RuleSet:
-        """The rule set in force, re-read when another replica replaced it (checked at most every 2 s)."""
-        if self.rules is None or time.monotonic() - self._rules_checked > 2.0:
-            self._rules_checked = time.monotonic()
-            version = await self.store.current_version("rules")
-            if version != self._rules_version or self.rules is None:
-                text = await self.store.rules_text(version)
-                roster = await self.store.roster_document() or {}
-                if text is not None:
-                    self.rules = parse_rules(
-                        text,
-                        known_queues=frozenset(roster.get("queues", {})),
-                        known_skills=frozenset(roster.get("skills", [])),
-                    )
-                    self._rules_version = version
-        assert self.rules is not None, "rules are loaded at start"
-        return self.rules
 
     async def on_events(self, batch: Sequence[Envelope]) -> None:
         """Tickets are independent: each ticket's events in order, different tickets side by side."""
-        by_subject: dict[str, list[Envelope]] = {}
-        for envelope in batch:
-            by_subject.setdefault(envelope.subject, []).append(envelope)
-
-        async def in_order(envelopes: list[Envelope]) -> None:
-            for envelope in envelopes:
-                await self.on_event(envelope)
-
-        await asyncio.gather(*(in_order(group) for group in by_subject.values()))
+        await per_subject(batch, self.on_event)
 
     async def on_event(self, envelope: Envelope) -> None:
         match envelope.data:
@@ -80,7 +58,7 @@ class Routing:
                     account.account_id, tier=account.tier, key_account=account.key_account, name=account.name
                 )
             case TicketOpened() as opened:
-                await self.route_opened(envelope, opened)
+                await self.on_ticket_opened(envelope, opened)
             case TicketStatusChanged(to_status=TicketStatus.SOLVED | TicketStatus.CLOSED) as changed:
                 await self.assigner.submit(
                     BoardInput(
@@ -108,14 +86,14 @@ class Routing:
             case FollowUpRequested() as follow_up:
                 await self.escalate(follow_up.ticket_id, Cause.follow_up(follow_up, event_id=envelope.id), envelope)
 
-    async def route_opened(self, envelope: Envelope, opened: TicketOpened) -> None:
+    async def on_ticket_opened(self, envelope: Envelope, opened: TicketOpened) -> None:
         account = await self.store.account(opened.requester.account_id)
         facts = TicketFacts.from_opened(
             opened,
             account_tier=account.get("tier") if account else None,
             key_account=bool(account and account.get("key_account")),
         )
-        decision = route(await self.current_rules(), facts)
+        decision = route(await self.store.rules(), facts)
         routed = decision.to_event(ticket_id=opened.ticket_id, language=opened.language, routed_at=opened.opened_at)
         remembered: dict[str, object] = {
             "channel": opened.channel.value,
@@ -171,10 +149,10 @@ class Routing:
         roster = await self.store.roster()
         if roster is None:
             return
-        try:
-            queue = roster.queue(ticket["queue_id"])
-        except RosterError:
-            log.warning("the ticket's queue left the roster; not escalated", ticket=ticket_id)
+        # A queue that left the roster sent its tickets to the default queue, whose policy applies to them.
+        queue = roster.queues.get(ticket["queue_id"]) or roster.queues.get(DEFAULT_QUEUE)
+        if queue is None:
+            log.warning("neither the ticket's queue nor the default queue is on the roster; not escalated")
             return
         state = TicketTier(
             ticket_id=ticket_id,
