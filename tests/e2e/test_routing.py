@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Any
 from uuid import uuid4
 
 import httpx
 import pytest
 
+from tests.e2e.support import publish, ticket_events, until
+from tests.factories import ticket_opened
 from tests.harness import Servers, StartService, read_topic
 
 pytestmark = pytest.mark.e2e
@@ -23,26 +24,6 @@ rules:
       subject_words: {any: ["fatura*", "iade*"]}
     then: {queue: billing, priority: high, skills: {billing: 2}}
 """
-
-
-def routing_events(records: list[Any], ticket_id: str) -> list[dict[str, Any]]:
-    import json
-
-    found = []
-    for record in records:
-        if record.key == ticket_id.encode():
-            found.append({"type": dict(record.headers)["ce_type"].decode(), **json.loads(record.value)})
-    return found
-
-
-async def wait_for(check: Any, deadline_s: float = 30) -> Any:
-    deadline = time.monotonic() + deadline_s
-    while time.monotonic() < deadline:
-        result = await check()
-        if result:
-            return result
-        await asyncio.sleep(0.3)
-    return await check()
 
 
 async def test_rules_route_and_the_assigner_respects_capacity(
@@ -113,13 +94,13 @@ async def test_rules_route_and_the_assigner_respects_capacity(
 
     async def both_routed_one_assigned() -> list[Any] | None:
         records = await read_topic(servers.kafka_bootstrap, topic, at_least=3, wait_s=2)
-        events = [e for t in ids for e in routing_events(records, t)]
+        events = [e for t in ids for e in ticket_events(records, t)]
         assigned = [e for e in events if e["type"] == "support.ticket.assigned.v1"]
         return records if len(assigned) == 1 and sum(e["type"].endswith("routed.v1") for e in events) == 2 else None
 
-    records = await wait_for(both_routed_one_assigned)
+    records = await until(both_routed_one_assigned)
     assert records, "expected two routed tickets and one assignment (capacity 1)"
-    histories = {t: routing_events(records, t) for t in ids}
+    histories = {t: ticket_events(records, t) for t in ids}
     for history in histories.values():
         assert history[0]["type"] == "support.ticket.routed.v1" and history[0]["queue_id"] == "billing"
         assert history[0]["priority"] == "high" and history[0]["required_skills"] == ["billing:2"]
@@ -133,10 +114,10 @@ async def test_rules_route_and_the_assigner_respects_capacity(
 
     async def second_assigned() -> list[Any] | None:
         records = await read_topic(servers.kafka_bootstrap, topic, at_least=4, wait_s=2)
-        events = routing_events(records, waiting)
+        events = ticket_events(records, waiting)
         return events if any(e["type"].endswith("assigned.v1") for e in events) else None
 
-    events = await wait_for(second_assigned)
+    events = await until(second_assigned)
     assert events and events[-1]["agent_id"] == "bora"
     presence = [
         r
@@ -204,7 +185,7 @@ async def test_two_routing_processes_never_assign_a_ticket_twice_and_a_takeover_
         routed = {r.key for r in records if dict(r.headers)["ce_type"] == b"support.ticket.routed.v1"}
         return records if len(routed) == 30 and len(assignments(records)) == 9 else None
 
-    records = await wait_for(nine_assigned, 60)
+    records = await until(nine_assigned, 60)
     assert records, "30 tickets routed and 9 assigned (3 agents x capacity 3) expected"
     held = assignments(records)
     assert all(len(decisions) == 1 for decisions in held.values()), held  # never two different assignments
@@ -241,7 +222,7 @@ async def test_two_routing_processes_never_assign_a_ticket_twice_and_a_takeover_
     async def took_over() -> bool | None:
         return await owns_the_board(survivor) or None
 
-    assert await wait_for(took_over, 60), "the survivor should take the board over"
+    assert await until(took_over, 60), "the survivor should take the board over"
     # anything the replay wrongly marked unpublished would be swept out after the dead owner's outbox lease (10 s)
     # ran out, the sweep's 3 s grace and its 2 s interval
     await asyncio.sleep(17)
@@ -255,7 +236,7 @@ async def test_two_routing_processes_never_assign_a_ticket_twice_and_a_takeover_
         records = await read_topic(servers.kafka_bootstrap, topic, at_least=len(quiet) + 3, wait_s=2)
         return records if len(assignments(records)) == 12 else None
 
-    after = await wait_for(twelve_assigned, 60)
+    after = await until(twelve_assigned, 60)
     assert after, "the surviving process should assign a4's three tickets"
     final = assignments(after)
     assert all(len(decisions) == 1 for decisions in final.values())
@@ -267,8 +248,7 @@ async def test_sla_breaches_follow_ups_and_agents_escalate_tickets(
 ) -> None:
     from datetime import UTC, datetime, timedelta
 
-    from aiokafka import AIOKafkaProducer
-    from switchboard.events import Envelope, encode
+    from switchboard.events import Envelope
     from switchboard.events.common import SlaTarget
     from switchboard.events.feedback import FollowUpRequested
     from switchboard.events.sla import SlaBreached
@@ -291,7 +271,7 @@ async def test_sla_breaches_follow_ups_and_agents_escalate_tickets(
         records = await read_topic(servers.kafka_bootstrap, topic, at_least=1, wait_s=1)
         return any(r.key == ticket.encode() for r in records)
 
-    assert await wait_for(routed)
+    assert await until(routed)
     now = datetime.now(UTC)
     breach = SlaBreached(
         ticket_id=ticket,
@@ -302,31 +282,22 @@ async def test_sla_breaches_follow_ups_and_agents_escalate_tickets(
         breached_at=now - timedelta(minutes=1),
     )
     follow_up = FollowUpRequested(ticket_id=ticket, reason="CSAT 1: angry customer", requested_at=now)
-    producer = AIOKafkaProducer(bootstrap_servers=servers.kafka_bootstrap)
-    await producer.start()
-    try:
-        for payload, name in ((breach, "sla"), (follow_up, "feedback")):
-            record = encode(Envelope.new(payload, source=f"/test/{name}", subject=ticket))
-            for _ in range(2):  # delivered twice: escalates once
-                await producer.send_and_wait(
-                    f"{namespace}.support.{name}",
-                    record.value,
-                    key=record.key,
-                    headers=[(k, v.encode()) for k, v in record.headers.items()],
-                )
-    finally:
-        await producer.stop()
+    causes = [
+        (f"{namespace}.support.{name}", Envelope.new(payload, source=f"/test/{name}", subject=ticket))
+        for payload, name in ((breach, "sla"), (follow_up, "feedback"))
+    ]
+    await publish(servers.kafka_bootstrap, [cause for cause in causes for _ in range(2)])  # twice: escalates once
 
     async def moves_seen(count: int) -> list[dict[str, Any]] | None:
         records = await read_topic(servers.kafka_bootstrap, topic, at_least=count + 1, wait_s=2)
         moves = [
             e
-            for e in routing_events(records, ticket)
+            for e in ticket_events(records, ticket)
             if e["type"] in ("support.ticket.escalated.v1", "support.ticket.handed_off.v1")
         ]
         return moves if len(moves) >= count else None
 
-    assert await wait_for(lambda: moves_seen(2), 60), "expected the breach and the follow-up to escalate"
+    assert await until(lambda: moves_seen(2), 60), "expected the breach and the follow-up to escalate"
     async with httpx.AsyncClient(base_url=routing.url, headers=auth_headers, timeout=30) as admin:
         manual = await admin.post(
             f"/v1/tickets/{ticket}/escalate",
@@ -335,7 +306,7 @@ async def test_sla_breaches_follow_ups_and_agents_escalate_tickets(
         assert manual.status_code == 200, manual.text
         assert (await admin.post(f"/v1/tickets/{uuid4()}/escalate", json={"reason": "x"})).status_code == 404
 
-    moves = await wait_for(lambda: moves_seen(3), 60)
+    moves = await until(lambda: moves_seen(3), 60)
     assert moves, "expected two escalations and a hand-off"
     assert [(m["type"].split(".")[2], m["trigger"]) for m in moves] == [
         ("escalated", "sla_breach"),
@@ -367,34 +338,24 @@ async def publish_opened(servers: Servers, namespace: str, subjects: list[str], 
     """`ticket opened` events for new e-mail tickets, on the tickets topic; returns their ids in order."""
     from datetime import UTC, datetime
 
-    from aiokafka import AIOKafkaProducer
-    from switchboard.events import Envelope, encode
-    from switchboard.events.common import Channel
-    from switchboard.events.tickets import Requester, TicketOpened
+    from switchboard.events import Envelope
 
     ids = [str(uuid4()) for _ in subjects]
-    producer = AIOKafkaProducer(bootstrap_servers=servers.kafka_bootstrap)
-    await producer.start()
-    try:
-        for ticket_id, subject in zip(ids, subjects, strict=True):
-            opened = TicketOpened(
-                ticket_id=ticket_id,
-                reference=f"SB-{ticket_id[:6]}",
-                subject=subject,
-                channel=Channel.EMAIL,
-                requester=Requester(customer_id=str(uuid4())),
-                language=language,
-                opened_at=datetime.now(UTC),
-            )
-            record = encode(Envelope.new(opened, source="/test/intake", subject=ticket_id))
-            await producer.send_and_wait(
-                f"{namespace}.support.tickets",
-                record.value,
-                key=record.key,
-                headers=[(k, v.encode()) for k, v in record.headers.items()],
-            )
-    finally:
-        await producer.stop()
+    opened = [
+        ticket_opened(
+            ticket_id,
+            datetime.now(UTC),
+            subject=subject,
+            reference=f"SB-{ticket_id[:6]}",
+            customer_id=str(uuid4()),
+            language=language,
+        )
+        for ticket_id, subject in zip(ids, subjects, strict=True)
+    ]
+    topic = f"{namespace}.support.tickets"
+    await publish(
+        servers.kafka_bootstrap, [(topic, Envelope.new(o, source="/test/intake", subject=o.ticket_id)) for o in opened]
+    )
     return ids
 
 
@@ -434,7 +395,7 @@ async def test_removing_a_queue_with_tickets_moves_them_to_the_default_queue_and
 
         async def events_of(ids: list[str], at_least: int) -> dict[str, list[dict[str, Any]]]:
             records = await read_topic(servers.kafka_bootstrap, topic, at_least=at_least, wait_s=2)
-            return {t: routing_events(records, t) for t in ids}
+            return {t: ticket_events(records, t) for t in ids}
 
         ids = await open_tickets(3, 0)
 
@@ -446,7 +407,7 @@ async def test_removing_a_queue_with_tickets_moves_them_to_the_default_queue_and
                 "queue:billing",
             ]
 
-        assert await wait_for(one_held_two_waiting_in_billing), (await admin.get("/v1/roster")).json()["live"]
+        assert await until(one_held_two_waiting_in_billing), (await admin.get("/v1/roster")).json()["live"]
 
         # A roster without the default queue is refused whole, and says why.
         without_general = {
@@ -472,7 +433,7 @@ async def test_removing_a_queue_with_tickets_moves_them_to_the_default_queue_and
             in_force = live["roster_version"] == changed.json()["roster_version"]  # the board took that version
             return in_force and all(placed(live, t) == ["queue:general"] for t in ids)
 
-        assert await wait_for(all_three_wait_in_general), (await admin.get("/v1/roster")).json()["live"]
+        assert await until(all_three_wait_in_general), (await admin.get("/v1/roster")).json()["live"]
 
         def to_general(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
             return [e for e in history if e["type"].endswith("routed.v1") and e["queue_id"] == "general"]
@@ -481,7 +442,7 @@ async def test_removing_a_queue_with_tickets_moves_them_to_the_default_queue_and
             found = await events_of(ids, at_least=9)
             return found if all(to_general(history) for history in found.values()) else None
 
-        moved = await wait_for(each_move_announced)
+        moved = await until(each_move_announced)
         assert moved, "each moved ticket is announced as routed to the default queue"
         for ticket_id in ids:
             (move,) = to_general(moved[ticket_id])
@@ -504,7 +465,7 @@ async def test_removing_a_queue_with_tickets_moves_them_to_the_default_queue_and
             in_force = roster["live"]["roster_version"] == roster["version"]
             return in_force and all(placed(roster["live"], t) == ["agent:sam"] for t in ids)
 
-        assert await wait_for(sam_holds_them), (await admin.get("/v1/roster")).json()["live"]
+        assert await until(sam_holds_them), (await admin.get("/v1/roster")).json()["live"]
 
         # The rule still names billing: its next ticket is routed there, moved to general (saying why), assigned.
         (late,) = await open_tickets(1, 3)
@@ -513,7 +474,7 @@ async def test_removing_a_queue_with_tickets_moves_them_to_the_default_queue_and
             history = (await events_of([late], at_least=1))[late]
             return history if any(e["type"].endswith("assigned.v1") for e in history) else None
 
-        history = await wait_for(late_ticket_assigned)
+        history = await until(late_ticket_assigned)
         assert history, "the ticket a rule sent to a removed queue must not be lost"
         assert [(e["type"].split(".")[2], e.get("queue_id")) for e in history] == [
             ("routed", "billing"),

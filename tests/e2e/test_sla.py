@@ -4,54 +4,28 @@ re-announced with their new deadlines when a priority change moves them."""
 from __future__ import annotations
 
 import asyncio
-import json
-import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaProducer
-from switchboard.events import Envelope, EventPayload, encode
-from switchboard.events.common import Actor, Channel, Priority
-from switchboard.events.tickets import Requester, TicketOpened, TicketUpdated
+from switchboard.events import Envelope, EventPayload
+from switchboard.events.common import Actor, Priority
+from switchboard.events.tickets import TicketUpdated
 
+from tests.e2e.support import publish, ticket_events, until
+from tests.factories import ticket_opened
 from tests.harness import Servers, StartService, read_topic
 
 pytestmark = pytest.mark.e2e
 
 
-def sla_events(records: list[Any], ticket_id: str) -> list[dict[str, Any]]:
-    return [
-        {"type": dict(r.headers)["ce_type"].decode(), "id": dict(r.headers)["ce_id"].decode(), **json.loads(r.value)}
-        for r in records
-        if r.key == ticket_id.encode()
-    ]
-
-
-async def until(check: Any, deadline_s: float = 30) -> Any:
-    deadline = time.monotonic() + deadline_s
-    while time.monotonic() < deadline:
-        if result := await check():
-            return result
-        await asyncio.sleep(0.3)
-    return await check()
-
-
 async def publish_opened(servers: Servers, namespace: str, ticket_id: str, opened_at: datetime) -> None:
-    opened = TicketOpened(
-        ticket_id=ticket_id,
-        reference="SB-9",
-        subject="Late",
-        channel=Channel.EMAIL,
-        requester=Requester(customer_id="c-1"),
-        opened_at=opened_at,
-    )
-    await publish(servers, namespace, ticket_id, opened, opened_at, sequence=1)
+    await publish_on_tickets(servers, namespace, ticket_id, ticket_opened(ticket_id, opened_at), opened_at, sequence=1)
 
 
-async def publish(
+async def publish_on_tickets(
     servers: Servers,
     namespace: str,
     ticket_id: str,
@@ -61,18 +35,8 @@ async def publish(
     sequence: int | None = None,
 ) -> None:
     """One ticket event on `support.tickets`, as intake publishes it."""
-    record = encode(Envelope.new(payload, source="/test/intake", subject=ticket_id, sequence=sequence, time=at))
-    producer = AIOKafkaProducer(bootstrap_servers=servers.kafka_bootstrap)
-    await producer.start()
-    try:
-        await producer.send_and_wait(
-            f"{namespace}.support.tickets",
-            record.value,
-            key=record.key,
-            headers=[(k, v.encode()) for k, v in record.headers.items()],
-        )
-    finally:
-        await producer.stop()
+    envelope = Envelope.new(payload, source="/test/intake", subject=ticket_id, sequence=sequence, time=at)
+    await publish(servers.kafka_bootstrap, [(f"{namespace}.support.tickets", envelope)])
 
 
 async def test_a_breach_that_fell_due_while_down_is_emitted_once_with_its_true_time(
@@ -85,7 +49,7 @@ async def test_a_breach_that_fell_due_while_down_is_emitted_once_with_its_true_t
     topic = f"{namespace}.support.sla"
 
     async def breached() -> list[dict[str, Any]] | None:
-        events = sla_events(await read_topic(servers.kafka_bootstrap, topic, at_least=1, wait_s=1), ticket)
+        events = ticket_events(await read_topic(servers.kafka_bootstrap, topic, at_least=1, wait_s=1), ticket)
         return events if any(e["type"] == "support.sla.breached.v1" for e in events) else None
 
     events = await until(breached)
@@ -93,7 +57,7 @@ async def test_a_breach_that_fell_due_while_down_is_emitted_once_with_its_true_t
     sla.kill()  # and restart: nothing may be emitted twice
     start_service("sla")
     await asyncio.sleep(4)
-    events = sla_events(await read_topic(servers.kafka_bootstrap, topic, at_least=len(events), wait_s=3), ticket)
+    events = ticket_events(await read_topic(servers.kafka_bootstrap, topic, at_least=len(events), wait_s=3), ticket)
     kinds = [(e["type"].split(".")[2], e["target"], e.get("fraction")) for e in events]
     assert kinds == [
         ("clock_started", "first_response", None),
@@ -134,7 +98,7 @@ async def test_a_first_reply_meets_the_first_response_target(
     topic = f"{namespace}.support.sla"
 
     async def met() -> list[dict[str, Any]] | None:
-        events = sla_events(await read_topic(servers.kafka_bootstrap, topic, at_least=1, wait_s=1), ticket)
+        events = ticket_events(await read_topic(servers.kafka_bootstrap, topic, at_least=1, wait_s=1), ticket)
         return events if any(e["type"] == "support.sla.met.v1" for e in events) else None
 
     events = await until(met)
@@ -230,7 +194,7 @@ async def test_a_priority_change_announces_each_running_clocks_new_target_and_de
     topic = f"{namespace}.support.sla"
 
     async def started(count: int) -> list[dict[str, Any]] | None:
-        events = sla_events(await read_topic(servers.kafka_bootstrap, topic, at_least=1, wait_s=1), ticket)
+        events = ticket_events(await read_topic(servers.kafka_bootstrap, topic, at_least=1, wait_s=1), ticket)
         starts = [e for e in events if e["type"] == "support.sla.clock_started.v1"]
         return starts if len(starts) >= count else None
 
@@ -242,7 +206,7 @@ async def test_a_priority_change_announces_each_running_clocks_new_target_and_de
     raised = TicketUpdated(
         ticket_id=ticket, priority=Priority.URGENT, changed_by=Actor.AGENT, updated_at=opened_at + timedelta(minutes=5)
     )
-    await publish(servers, namespace, ticket, raised, opened_at + timedelta(minutes=5))
+    await publish_on_tickets(servers, namespace, ticket, raised, opened_at + timedelta(minutes=5))
 
     starts = await until(lambda: started(4))
     assert starts, "the priority change should re-announce both running clocks"

@@ -44,7 +44,7 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
 from pymongo import AsyncMongoClient
-from switchboard.events import Envelope, EventPayload, decode, encode
+from switchboard.events import Envelope, EventPayload, decode
 from switchboard.events.tickets import TicketOpened
 from switchboard.events.topics import INTERACTIONS, ROUTING, SLA, TICKETS, Topic
 from switchboard.sla.domain.calendar import BusinessCalendar
@@ -53,6 +53,7 @@ from switchboard.sla.domain.config import calendar_from_dict, policy_from_dict
 from switchboard.sla.domain.policy import AccountFacts, Policy
 
 from services.sla.tests.scenarios import test_scenarios as pure
+from tests.e2e.support import send
 from tests.harness import Servers, StartService, read_topic
 
 pytestmark = pytest.mark.e2e
@@ -301,14 +302,8 @@ async def run_through_service(
                 envelope = Envelope.new(
                     item.payload, source=item.source, subject=ticket, sequence=sequence, time=item.now
                 )
-                record = encode(envelope)
                 for _ in range(2 if item.twice else 1):  # a redelivery: the same event, the same id
-                    await producer.send_and_wait(
-                        item.topic.qualified(namespace),
-                        record.value,
-                        key=record.key,
-                        headers=[(k, v.encode()) for k, v in record.headers.items()],
-                    )
+                    await send(producer, item.topic.qualified(namespace), envelope)
                     published += 1
 
                 async def caught_up(count: int = published) -> bool:

@@ -10,26 +10,18 @@ from typing import Any
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from switchboard.events import Envelope, encode
-from switchboard.events.common import Channel
-from switchboard.events.tickets import Requester, TicketOpened
 from switchboard.events.topics import TICKETS
 from switchboard.runtime.consumer import DeadLetters, EventConsumer
 from switchboard.runtime.kafka import deadletter_topic, ensure_topics, make_broker
 from switchboard.runtime.settings import ServiceSettings
 
+from tests.factories import ticket_opened
+
 pytestmark = pytest.mark.integration
 
 
 def opened(ticket_id: str) -> Envelope:
-    data = TicketOpened(
-        ticket_id=ticket_id,
-        reference="SB-1",
-        subject="s",
-        channel=Channel.CHAT,
-        requester=Requester(customer_id="c"),
-        opened_at=datetime.now(UTC),
-    )
-    return Envelope.new(data, source="/test", subject=ticket_id, sequence=1)
+    return Envelope.new(ticket_opened(ticket_id, datetime.now(UTC)), source="/test", subject=ticket_id, sequence=1)
 
 
 async def test_poison_is_dead_lettered_and_the_consumer_carries_on(servers: Any, namespace: str) -> None:

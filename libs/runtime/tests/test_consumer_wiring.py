@@ -11,25 +11,18 @@ import pytest
 from faststream.kafka import TestKafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from switchboard.events import Envelope, encode
-from switchboard.events.common import Channel
-from switchboard.events.tickets import Requester, TicketOpened
 from switchboard.events.topics import INTERACTIONS, TICKETS
 from switchboard.runtime.kafka import deadletter_topic
 from switchboard.runtime.service import Runtime
 from switchboard.runtime.settings import ServiceSettings
 
+from tests.factories import ticket_opened
+
 pytestmark = pytest.mark.unit
 
 
 def opened(ticket_id: str) -> Envelope:
-    data = TicketOpened(
-        ticket_id=ticket_id,
-        reference="SB-7",
-        subject="Refund",
-        channel=Channel.EMAIL,
-        requester=Requester(customer_id="c-1"),
-        opened_at=datetime(2026, 12, 3, 9, 0, tzinfo=UTC),
-    )
+    data = ticket_opened(ticket_id, datetime(2026, 12, 3, 9, 0, tzinfo=UTC))
     return Envelope.new(data, source="/test", subject=ticket_id, sequence=1)
 
 

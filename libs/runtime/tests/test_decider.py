@@ -12,40 +12,23 @@ from typing import Any
 import pytest
 from pymongo.errors import DuplicateKeyError
 from switchboard.events import EventPayload
-from switchboard.events.common import Actor, Channel, TicketStatus
-from switchboard.events.tickets import Requester, TicketOpened, TicketStatusChanged
+from switchboard.events.common import Actor, TicketStatus
+from switchboard.events.tickets import TicketStatusChanged
 from switchboard.runtime.conflicts import ConcurrencyConflict, Retry
 from switchboard.runtime.decider import Decider, Decision, History, Request, RequestReused
 from switchboard.runtime.eventstore import EventStore
-from switchboard.runtime.testing import MemoryDatabase
+from switchboard.runtime.testing import MemoryDatabase, RecordingRelay
+
+from tests.factories import ticket_opened
 
 pytestmark = pytest.mark.unit
 NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 Document = dict[str, Any]
 
 
-class Relay:
-    def __init__(self) -> None:
-        self.commits: list[Document] = []
-
-    def submit(self, commit: Document) -> None:
-        self.commits.append(commit)
-
-
 def statuses(ticket_id: str, events: Sequence[EventPayload]) -> list[str]:
     """A tiny fold: the statuses a ticket went through."""
     return [e.to_status.value if isinstance(e, TicketStatusChanged) else "new" for e in events]
-
-
-def opened(ticket_id: str) -> TicketOpened:
-    return TicketOpened(
-        ticket_id=ticket_id,
-        reference="SB-1",
-        subject="Refund",
-        channel=Channel.EMAIL,
-        requester=Requester(customer_id="c-1"),
-        opened_at=NOW,
-    )
 
 
 def move(ticket_id: str, frm: str, to: TicketStatus) -> TicketStatusChanged:
@@ -61,14 +44,14 @@ def move(ticket_id: str, frm: str, to: TicketStatus) -> TicketStatusChanged:
 QUICK = Retry(attempts=4, base_s=0.001)
 
 
-def setup(db: MemoryDatabase, retry: Retry = QUICK) -> tuple[History[list[str]], Decider, Relay]:
+def setup(db: MemoryDatabase, retry: Retry = QUICK) -> tuple[History[list[str]], Decider, RecordingRelay]:
     events = EventStore(db["commits"].as_pymongo(), db["pending"].as_pymongo(), source="/t", namespace="u")
-    relay = Relay()
+    relay = RecordingRelay()
     return History(events, statuses, name="ticket"), Decider(relay=relay, clock=lambda: NOW, retry=retry), relay
 
 
 def open_it(state: list[str], now: datetime) -> Decision:
-    return Decision([] if state else [opened("t-1")], {"opened": True})
+    return Decision([] if state else [ticket_opened("t-1", NOW)], {"opened": True})
 
 
 def to_pending(state: list[str], now: datetime) -> Decision:

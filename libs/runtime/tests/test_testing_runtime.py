@@ -9,27 +9,18 @@ from datetime import UTC, datetime
 import pytest
 from pymongo import UpdateOne
 from pymongo.errors import AutoReconnect, DuplicateKeyError, WriteError
-from switchboard.events.common import Actor, Channel, TicketStatus
-from switchboard.events.tickets import Requester, TicketOpened, TicketStatusChanged
+from switchboard.events.common import Actor, TicketStatus
+from switchboard.events.tickets import TicketStatusChanged
 from switchboard.runtime.batching import BulkWriter
 from switchboard.runtime.conflicts import ConcurrencyConflict
 from switchboard.runtime.eventstore import EventStore
 from switchboard.runtime.slotlist import SlotList
 from switchboard.runtime.testing import MemoryDatabase, Server, memory_database, memory_of
 
+from tests.factories import ticket_opened
+
 pytestmark = pytest.mark.unit
 NOW = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
-
-
-def opened(ticket_id: str) -> TicketOpened:
-    return TicketOpened(
-        ticket_id=ticket_id,
-        reference="SB-7",
-        subject="Refund",
-        channel=Channel.EMAIL,
-        requester=Requester(customer_id="c-1"),
-        opened_at=NOW,
-    )
 
 
 def moved(ticket_id: str, to: TicketStatus) -> TicketStatusChanged:
@@ -47,7 +38,7 @@ async def test_an_append_is_read_back_by_another_process_and_a_stale_writer_conf
     here, there = event_store(db), event_store(db)  # two replicas on one database
     await here.setup()
     assert "stored_at" in db["pending"].indexes
-    stream, commit = await here.append(await here.read("t-1"), [opened("t-1")], now=NOW)
+    stream, commit = await here.append(await here.read("t-1"), [ticket_opened("t-1", NOW)], now=NOW)
     assert stream.version == 1 and commit["_id"] == "t-1/0000000001"
     stale = await there.read("t-1")
     await here.append(stream, [moved("t-1", TicketStatus.OPEN)], now=NOW)
@@ -63,16 +54,19 @@ async def test_an_append_is_read_back_by_another_process_and_a_stale_writer_conf
 async def test_append_once_stores_a_reaction_once_and_a_replay_writes_nothing() -> None:
     db = MemoryDatabase()
     store = event_store(db)
-    first = await store.append_once("t-1", [opened("t-1")], ["e-1"], now=NOW, new_subject=True)
+    first = await store.append_once("t-1", [ticket_opened("t-1", NOW)], ["e-1"], now=NOW, new_subject=True)
     assert first is not None and first["records"][0]["event_id"] == "e-1"
     writes = db.writes
-    assert await store.append_once("t-1", [opened("t-1")], ["e-1"], now=NOW, new_subject=True) is None
-    assert await event_store(db).append_once("t-1", [opened("t-1")], ["e-1"], now=NOW) is None
+    assert await store.append_once("t-1", [ticket_opened("t-1", NOW)], ["e-1"], now=NOW, new_subject=True) is None
+    assert await event_store(db).append_once("t-1", [ticket_opened("t-1", NOW)], ["e-1"], now=NOW) is None
     assert db.writes == writes  # both found it in the history: nothing was sent to be stored
     # another process that takes the cause for a new subject collides, reads, and stores nothing either
-    assert await event_store(db).append_once("t-1", [opened("t-1")], ["e-1"], now=NOW, new_subject=True) is None
+    assert (
+        await event_store(db).append_once("t-1", [ticket_opened("t-1", NOW)], ["e-1"], now=NOW, new_subject=True)
+        is None
+    )
     partly = await store.append_once(
-        "t-1", [opened("t-1"), moved("t-1", TicketStatus.OPEN)], ["e-1", "e-2"], now=NOW, new_subject=True
+        "t-1", [ticket_opened("t-1", NOW), moved("t-1", TicketStatus.OPEN)], ["e-1", "e-2"], now=NOW, new_subject=True
     )
     assert partly is not None and [r["event_id"] for r in partly["records"]] == ["e-2"]
     assert [e.id for e in (await event_store(db).read("t-1")).events] == ["e-1", "e-2"]
@@ -84,9 +78,9 @@ async def test_a_lost_connection_fails_the_append_and_the_next_one_goes_through(
     store = EventStore(db["commits"], db["pending"], source="/test", namespace="unit")
     memory_of(db["commits"]).fail_next_writes(1)
     with pytest.raises(AutoReconnect):
-        await store.append(await store.read("t-1"), [opened("t-1")], now=NOW)
+        await store.append(await store.read("t-1"), [ticket_opened("t-1", NOW)], now=NOW)
     assert await db["commits"].find_one({}) is None
-    stream, _ = await store.append(await store.read("t-1"), [opened("t-1")], now=NOW)
+    stream, _ = await store.append(await store.read("t-1"), [ticket_opened("t-1", NOW)], now=NOW)
     assert stream.version == 1
     assert memory_of(db["commits"]).commands["bulk_write"] == 2
 

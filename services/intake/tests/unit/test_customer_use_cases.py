@@ -15,11 +15,13 @@ from pymongo.asynchronous.database import AsyncDatabase
 from switchboard.events.common import Channel, Priority
 from switchboard.intake.commands import Intake
 from switchboard.intake.commands.customers import Hints
+from switchboard.intake.commands.inputs import NewTicket
+from switchboard.intake.domain.customer import AccountChanges, CustomerChanges
 from switchboard.intake.domain.errors import NotFound
 from switchboard.intake.settings import IntakeSettings
 from switchboard.intake.store import IdentityTaken, IntakeStore
 from switchboard.runtime.decider import Outcome, Request, RequestReused, content_hash
-from switchboard.runtime.testing import memory_database, memory_of
+from switchboard.runtime.testing import RecordingRelay, memory_database, memory_of
 
 pytestmark = pytest.mark.unit
 
@@ -28,47 +30,19 @@ NOW = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
 SETTINGS = IntakeSettings(languages=("en", "tr"), default_phone_region="TR")
 
 
-class Relay:
-    """Stands in for the outbox relay: keeps every commit it is handed."""
-
-    def __init__(self) -> None:
-        self.commits: list[Document] = []
-
-    def submit(self, commit: Document) -> None:
-        self.commits.append(commit)
-
-
-def process(db: AsyncDatabase[Document]) -> tuple[Intake, Relay]:
-    relay = Relay()
+def process(db: AsyncDatabase[Document]) -> tuple[Intake, RecordingRelay]:
+    relay = RecordingRelay()
     return Intake.create(IntakeStore(db, namespace="t"), relay=relay, settings=SETTINGS, clock=lambda: NOW), relay
 
 
 async def create(intake: Intake, *emails: str, key: str | None = None, name: str | None = None) -> Outcome:
     body = {"emails": emails, "name": name}
-    return await intake.customers.create(
-        name=name,
-        emails=emails,
-        phones=None,
-        social_handles=None,
-        language=None,
-        time_zone=None,
-        account_id=None,
-        request=Request(key=key, hash=content_hash(body) if key else None),
-    )
+    request = Request(key=key, hash=content_hash(body) if key else None)
+    return await intake.customers.create(CustomerChanges(name=name, emails=emails), request=request)
 
 
 async def set_emails(intake: Intake, customer_id: str, *emails: str) -> Outcome:
-    return await intake.customers.update(
-        customer_id,
-        name=None,
-        emails=emails,
-        phones=None,
-        social_handles=None,
-        language=None,
-        time_zone=None,
-        account_id=None,
-        request=Request(),
-    )
+    return await intake.customers.update(customer_id, CustomerChanges(emails=emails), request=Request())
 
 
 async def found_by(intake: Intake, email: str) -> str | None:
@@ -131,32 +105,25 @@ async def test_an_account_claims_its_domains_and_new_customers_at_them_join_it()
     intake, _ = process(db)
     no_key = Request()
     acme = await intake.accounts.create(
-        name="Acme", tier=None, key_account=True, domains=["ACME.example"], request=no_key
+        AccountChanges(name="Acme", key_account=True, domains=("ACME.example",)), request=no_key
     )
     account_id = acme.response["id"]
     with pytest.raises(IdentityTaken):
-        await intake.accounts.create(
-            name="Copycat", tier=None, key_account=None, domains=["acme.example"], request=no_key
-        )
+        await intake.accounts.create(AccountChanges(name="Copycat", domains=("acme.example",)), request=no_key)
 
-    opened = await intake.tickets.open(
+    new = NewTicket(
         subject="Invoice",
         description="Wrong amount",
         channel=Channel.EMAIL,
         priority=Priority.NORMAL,
-        category=None,
-        tags=(),
-        custom_fields={},
-        language="en",
         customer=Hints(email="boss@acme.example"),
-        request=no_key,
+        language="en",
     )
+    opened = await intake.tickets.open(new, request=no_key)
     assert (await intake.tickets.get(opened.response["id"]))["account_id"] == account_id
 
-    await intake.accounts.update(account_id, name=None, tier=None, key_account=None, domains=[], request=no_key)
-    other = await intake.accounts.create(
-        name="Other", tier=None, key_account=None, domains=["acme.example"], request=no_key
-    )
+    await intake.accounts.update(account_id, AccountChanges(domains=()), request=no_key)
+    other = await intake.accounts.create(AccountChanges(name="Other", domains=("acme.example",)), request=no_key)
     assert other.response["domains"] == ["acme.example"]  # released by the update
     with pytest.raises(NotFound):
-        await intake.accounts.update("nobody", name="X", tier=None, key_account=None, domains=None, request=no_key)
+        await intake.accounts.update("nobody", AccountChanges(name="X"), request=no_key)

@@ -21,10 +21,11 @@ from switchboard.events.interactions import InteractionKind, InteractionRecorded
 from switchboard.events.tickets import TicketOpened, TicketStatusChanged
 from switchboard.intake.commands import Intake
 from switchboard.intake.commands.customers import Hints
+from switchboard.intake.commands.inputs import InboundEmail, NewInteraction, NewTicket
 from switchboard.intake.settings import IntakeSettings
 from switchboard.intake.store import IntakeStore
 from switchboard.runtime.decider import Outcome, Request, RequestReused, content_hash
-from switchboard.runtime.testing import memory_database, memory_of
+from switchboard.runtime.testing import RecordingRelay, memory_database, memory_of
 
 pytestmark = pytest.mark.unit
 
@@ -33,22 +34,9 @@ NOW = datetime(2026, 11, 23, 9, 30, tzinfo=UTC)
 SETTINGS = IntakeSettings(reference_prefix="SB", languages=("en", "tr"), default_phone_region="TR")
 
 
-class Relay:
-    """Stands in for the outbox relay: keeps every commit it is handed, in order."""
-
-    def __init__(self) -> None:
-        self.commits: list[Document] = []
-
-    def submit(self, commit: Document) -> None:
-        self.commits.append(commit)
-
-    def subjects(self) -> list[str]:
-        return [c["subject"] for c in self.commits]
-
-
-def process(db: AsyncDatabase[Document]) -> tuple[Intake, Relay]:
+def process(db: AsyncDatabase[Document]) -> tuple[Intake, RecordingRelay]:
     """One intake process over `db`, as the service starts: empty caches."""
-    relay = Relay()
+    relay = RecordingRelay()
     return Intake.create(IntakeStore(db, namespace="t"), relay=relay, settings=SETTINGS, clock=lambda: NOW), relay
 
 
@@ -71,52 +59,33 @@ def request(key: str | None = None, **body: Any) -> Request:
 async def open_ticket(
     intake: Intake, req: Request, *, subject: str = "Order late", email: str = "ayse@example.com"
 ) -> Outcome:
-    return await intake.tickets.open(
+    new = NewTicket(
         subject=subject,
         description="Where is my order?",
         channel=Channel.WEB_FORM,
         priority=Priority.NORMAL,
-        category=None,
-        tags=(),
-        custom_fields={},
-        language="en",
         customer=Hints(email=email, name="Ayşe"),
-        request=req,
+        language="en",
     )
+    return await intake.tickets.open(new, request=req)
 
 
 async def record(intake: Intake, ticket_id: str, kind: InteractionKind, text: str) -> Outcome:
     return await intake.tickets.record_interaction(
-        ticket_id,
-        kind=kind,
-        body_text=text,
-        body_html=None,
-        channel=None,
-        author_type=None,
-        author_id=None,
-        language="en",
-        public=None,
-        call_direction=None,
-        call_duration_seconds=None,
-        attachments=(),
-        request=request(),
+        ticket_id, NewInteraction(kind=kind, body_text=text, language="en"), request=request()
     )
 
 
 async def email(intake: Intake, message_id: str, text: str = "Kargom nerede?") -> Document:
-    return await intake.channels.email(
+    mail = InboundEmail(
         message_id=message_id,
         sender_email="mehmet@example.com",
         sender_name="Mehmet",
         subject="Kargo",
         text=text,
-        html=None,
-        headers={},
-        in_reply_to=None,
-        references=None,
-        attachments=(),
         language="tr",
     )
+    return await intake.channels.email(mail)
 
 
 async def test_a_restarted_process_answers_a_repeated_key_from_the_stored_history_and_stores_nothing() -> None:

@@ -16,10 +16,9 @@ from typing import Any, NoReturn
 import pytest
 from pymongo.asynchronous.database import AsyncDatabase
 from switchboard.events import Envelope, EventPayload
-from switchboard.events.common import Channel, Presence, SlaTarget
+from switchboard.events.common import Presence, SlaTarget
 from switchboard.events.routing import TicketAssigned, TicketEscalated, TicketRouted
 from switchboard.events.sla import SlaBreached
-from switchboard.events.tickets import Requester, TicketOpened
 from switchboard.routing.assigner import Assigner
 from switchboard.routing.board_inputs import BoardInput
 from switchboard.routing.commands import RoutingCommands
@@ -29,7 +28,9 @@ from switchboard.routing.settings import DEFAULT_RULES
 from switchboard.routing.store import RoutingStore
 from switchboard.routing.subscribers import Reactions
 from switchboard.runtime.auth import Principal, Scope
-from switchboard.runtime.testing import memory_database, memory_of
+from switchboard.runtime.testing import RecordingRelay, memory_database, memory_of
+
+from tests.factories import ticket_opened
 
 pytestmark = pytest.mark.unit
 
@@ -63,16 +64,6 @@ class Topic:
 
 
 @dataclass
-class Relay:
-    """Commits handed over for publishing, in order."""
-
-    commits: list[Document] = field(default_factory=list)
-
-    def submit(self, commit: Document) -> None:
-        self.commits.append(commit)
-
-
-@dataclass
 class Replica:
     """One routing process's use cases, over a shared database and board topic."""
 
@@ -80,11 +71,11 @@ class Replica:
     assigner: Assigner
     reactions: Reactions
     commands: RoutingCommands
-    relay: Relay
+    relay: RecordingRelay
 
     @classmethod
     async def start(cls, db: AsyncDatabase[Document], topic: Topic) -> Replica:
-        store, relay = RoutingStore(db, namespace="t"), Relay()
+        store, relay = RoutingStore(db, namespace="t"), RecordingRelay()
         await store.setup()
         assigner = Assigner(store=store, relay=relay, inputs=topic, no_response_check_s=60)
         reactions = Reactions(store=store, relay=relay, assigner=assigner)
@@ -97,14 +88,7 @@ class Replica:
 
 
 def opened(n: int, subject: str = "Cannot log in") -> Envelope:
-    ticket = TicketOpened(
-        ticket_id=f"t-{n}",
-        reference=f"SB-{n}",
-        subject=subject,
-        channel=Channel.EMAIL,
-        requester=Requester(customer_id=f"c-{n}"),
-        opened_at=NOW + timedelta(minutes=n),
-    )
+    ticket = ticket_opened(f"t-{n}", NOW + timedelta(minutes=n), subject=subject, reference=f"SB-{n}")
     return Envelope.new(ticket, source="/test/intake", subject=ticket.ticket_id, time=ticket.opened_at)
 
 
@@ -184,7 +168,9 @@ async def test_a_redelivered_ticket_opened_stores_its_routing_and_assignment_onc
     await replica.reactions.on_events([cause])
     await replica.reactions.on_events([cause])  # redelivered: its input is published again, with the same id
     await replica.assigner.apply_batch(topic.values(), replaying=False)
-    other = Assigner(store=RoutingStore(db, namespace="t"), relay=Relay(), inputs=topic, no_response_check_s=60)
+    other = Assigner(
+        store=RoutingStore(db, namespace="t"), relay=RecordingRelay(), inputs=topic, no_response_check_s=60
+    )
     await other.apply_batch(topic.values(), replaying=False)  # another process, which has not seen it
 
     assert [type(e) for e in await history(db, "t-1")] == [TicketRouted, TicketAssigned]
@@ -236,7 +222,9 @@ async def test_the_assigners_replay_rebuilds_the_same_board_and_re_decides_nothi
     writes_before = commits.writes + markers.writes
     assert replica.assigner.board.waiting == {"general": ("t-3",)}  # ayla holds two of the three (capacity 2)
 
-    takeover = Assigner(store=RoutingStore(db, namespace="t"), relay=Relay(), inputs=topic, no_response_check_s=60)
+    takeover = Assigner(
+        store=RoutingStore(db, namespace="t"), relay=RecordingRelay(), inputs=topic, no_response_check_s=60
+    )
     await takeover.apply_batch(topic.values(), replaying=True)
 
     assert takeover.board == replica.assigner.board

@@ -15,10 +15,12 @@ from switchboard.events import EventPayload
 from switchboard.events.common import Actor, Channel, Priority, TicketStatus
 from switchboard.events.interactions import InteractionKind, InteractionRecorded
 from switchboard.events.sla import SlaBreached, SlaWarning
-from switchboard.events.tickets import Requester, TicketOpened, TicketReopened, TicketStatusChanged, TicketUpdated
+from switchboard.events.tickets import TicketReopened, TicketStatusChanged, TicketUpdated
 from switchboard.sla.domain.clock import SlaInput, Tick, TicketClocks, decide, next_due
 from switchboard.sla.domain.config import calendar_from_dict, policy_from_dict
 from switchboard.sla.domain.policy import Policy
+
+from tests.factories import ticket_opened
 
 pytestmark = pytest.mark.unit
 
@@ -63,16 +65,7 @@ def timeline(start: datetime, steps: Sequence[tuple[int, str]]) -> list[SlaInput
     """The inputs intake would publish for these actions, skipping the ones its rules would refuse."""
     at, status = start, TicketStatus.NEW
     inputs: list[SlaInput] = []
-    inputs.append(
-        TicketOpened(
-            ticket_id="T",
-            reference="SB-1",
-            subject="?",
-            channel=Channel.EMAIL,
-            requester=Requester(customer_id="C"),
-            opened_at=start,
-        )
-    )
+    inputs.append(ticket_opened("T", start))
 
     def move(to: TicketStatus) -> TicketStatusChanged:
         return TicketStatusChanged(

@@ -11,11 +11,13 @@ from switchboard.events import EventPayload
 from switchboard.events.common import Actor, Channel, SlaTarget, TicketStatus
 from switchboard.events.interactions import InteractionKind, InteractionRecorded
 from switchboard.events.sla import SlaClockPaused, SlaClockStarted, SlaMet
-from switchboard.events.tickets import Requester, TicketOpened, TicketStatusChanged
+from switchboard.events.tickets import TicketOpened, TicketStatusChanged
 from switchboard.sla.domain.calendar import BusinessCalendar
 from switchboard.sla.domain.clock import ClockState, SlaInput, Tick, TicketClocks, decide, input_key, next_due, view
 from switchboard.sla.domain.config import calendar_from_dict, policy_from_dict
 from switchboard.sla.domain.policy import AccountFacts, PolicyError
+
+from tests.factories import ticket_opened
 
 pytestmark = pytest.mark.unit
 
@@ -34,14 +36,7 @@ def minutes(n: float) -> datetime:
 
 
 def opened(at: datetime = OPEN_AT, ticket: str = "T-1") -> TicketOpened:
-    return TicketOpened(
-        ticket_id=ticket,
-        reference="SB-1",
-        subject="Hesabım kilitlendi",
-        channel=Channel.EMAIL,
-        requester=Requester(customer_id="C-1"),
-        opened_at=at,
-    )
+    return ticket_opened(ticket, at)
 
 
 def reply(at: datetime, author: str = "agent", interaction: str = "I-1") -> InteractionRecorded:

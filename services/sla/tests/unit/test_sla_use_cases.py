@@ -15,17 +15,19 @@ from typing import Any
 import pytest
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import AutoReconnect
-from switchboard.events import Envelope, EventPayload, decode
+from switchboard.events import Envelope, EventPayload
 from switchboard.events.common import Actor, Channel, Priority
 from switchboard.events.interactions import InteractionKind, InteractionRecorded
 from switchboard.events.sla import SlaBreached, SlaClockStarted, SlaMet, SlaWarning
-from switchboard.events.tickets import Requester, TicketOpened, TicketUpdated
+from switchboard.events.tickets import TicketUpdated
 from switchboard.runtime.decider import Loaded
-from switchboard.runtime.testing import memory_database, memory_of
+from switchboard.runtime.testing import RecordingRelay, memory_database, memory_of
 from switchboard.sla.app import Sla
 from switchboard.sla.clocks import ClockLedger
 from switchboard.sla.domain.clock import TicketClocks
 from switchboard.sla.store import SlaStore, bucket
+
+from tests.factories import ticket_opened
 
 pytestmark = pytest.mark.unit
 
@@ -35,20 +37,6 @@ TICKET = "T-1"
 MINUTE = timedelta(minutes=1)
 STANDARD = {"id": "standard", "calendar": "default", "targets": {"first_response": 120, "resolution": 4320}}
 URGENT = {"id": "urgent", "calendar": "default", "when": {"priority": ["urgent"]}, "targets": {"first_response": 60}}
-
-
-class Relay:
-    """Stands in for the outbox relay: keeps every commit it is handed, in order."""
-
-    def __init__(self) -> None:
-        self.commits: list[Document] = []
-
-    def submit(self, commit: Document) -> None:
-        self.commits.append(commit)
-
-    @property
-    def events(self) -> list[EventPayload]:
-        return [decode(r["value"], r["headers"]).data for c in self.commits for r in c["records"]]
 
 
 class Clock:
@@ -63,9 +51,9 @@ class Clock:
 
 async def instance(
     db: AsyncDatabase[Document], clock: Clock, *, policies: list[Document] | None = None
-) -> tuple[Sla, Relay]:
+) -> tuple[Sla, RecordingRelay]:
     """One SLA process over `db`, started as the service starts (fresh caches: a restart is a new instance)."""
-    relay = Relay()
+    relay = RecordingRelay()
     sla = Sla.over(SlaStore(db, namespace="t"), relay=relay, clock=clock)
     await sla.store.setup()
     await sla.config.setup()
@@ -88,11 +76,7 @@ def delivered(payload: EventPayload, at: datetime) -> Envelope:
 
 
 def opened(at: datetime = T0, priority: Priority = Priority.NORMAL) -> Envelope:
-    requester = Requester(customer_id="c-1")
-    ticket = TicketOpened(
-        ticket_id=TICKET, reference="SB-1", subject="Late", channel=Channel.EMAIL, requester=requester, opened_at=at
-    )
-    return delivered(ticket.model_copy(update={"priority": priority}), at)
+    return delivered(ticket_opened(TICKET, at, priority=priority), at)
 
 
 def reprioritised(priority: Priority, at: datetime) -> Envelope:

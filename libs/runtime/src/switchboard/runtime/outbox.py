@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import socket
 from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -31,11 +29,11 @@ from typing import Any
 import structlog
 from faststream.kafka import KafkaBroker
 from prometheus_client import Counter, Gauge, Histogram
-from pymongo import ASCENDING, ReturnDocument
+from pymongo import ASCENDING
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import DuplicateKeyError
 
 from .latency import STAGE_BUCKETS
+from .lease import Lease
 
 log = structlog.get_logger(__name__)
 
@@ -70,13 +68,11 @@ class OutboxRelay:
         self._broker = broker
         self._commits = commits
         self._pending = pending
-        self._leases = leases
         self._service = service
         self._batch = batch_size
         self._sweep_every = sweep_interval_s
-        self._ttl = timedelta(seconds=lease_ttl_s)
         self._grace = timedelta(seconds=grace_s)
-        self._me = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
+        self._lease = Lease(leases, "outbox", ttl_s=lease_ttl_s)
         self._queue: asyncio.Queue[Document] = asyncio.Queue()
         self._published: OrderedDict[str, None] = OrderedDict()  # recently published commit ids
         self._tasks: list[asyncio.Task[None]] = []
@@ -94,7 +90,12 @@ class OutboxRelay:
     def start(self) -> None:
         self._tasks = [
             asyncio.create_task(self._publish_own(), name=f"{self._service}-outbox"),
-            asyncio.create_task(self._sweep_loop(), name=f"{self._service}-outbox-sweep"),
+            asyncio.create_task(
+                self._lease.run_every(
+                    self._sweep_every, self._sweep, failed="outbox sweep failed; retrying", logger=log, wait_first=True
+                ),
+                name=f"{self._service}-outbox-sweep",
+            ),
         ]
 
     async def stop(self) -> None:
@@ -107,7 +108,7 @@ class OutboxRelay:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         with contextlib.suppress(Exception):
-            await self._leases.update_one({"_id": "outbox", "owner": self._me}, {"$set": {"expires_at": _now()}})
+            await self._lease.release()
 
     async def _publish_own(self) -> None:
         while True:
@@ -124,17 +125,10 @@ class OutboxRelay:
                 for _ in batch:
                     self._queue.task_done()
 
-    async def _sweep_loop(self) -> None:
-        while True:
-            await asyncio.sleep(self._sweep_every)
-            try:
-                if await self._hold_lease():
-                    while await self.sweep_once() >= self._batch:
-                        pass
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.warning("outbox sweep failed; retrying", exc_info=True)
+    async def _sweep(self) -> None:
+        """Sweep batch after batch while they come back full (run by the lease holder only)."""
+        while await self.sweep_once() >= self._batch:
+            pass
 
     async def sweep_once(self) -> int:
         """Publish one batch of the commits pending markers name; returns how many markers were looked at."""
@@ -203,19 +197,6 @@ class OutboxRelay:
         self._published[commit] = None
         if len(self._published) > 100_000:
             self._published.popitem(last=False)
-
-    async def _hold_lease(self) -> bool:
-        now = _now()
-        try:
-            doc = await self._leases.find_one_and_update(
-                {"_id": "outbox", "$or": [{"owner": self._me}, {"expires_at": {"$lt": now}}]},
-                {"$set": {"owner": self._me, "expires_at": now + self._ttl}},
-                upsert=True,
-                return_document=ReturnDocument.AFTER,
-            )
-        except DuplicateKeyError:  # another replica holds it
-            return False
-        return doc is not None and doc.get("owner") == self._me
 
 
 def _now() -> datetime:

@@ -8,14 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import socket
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import structlog
 from prometheus_client import Gauge, Histogram
-from pymongo import ReturnDocument
-from pymongo.errors import DuplicateKeyError
+from switchboard.runtime.lease import Lease
 
 from .clocks import Clocks
 from .store import TIMER_STEP, SlaStore, bucket, bucket_start
@@ -34,8 +31,7 @@ class Scheduler:
         self._clocks = clocks
         self._store = store
         self._poll = poll_s
-        self._ttl = timedelta(seconds=lease_ttl_s)
-        self._me = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
+        self._lease = Lease(store.leases, "scheduler", ttl_s=lease_ttl_s)
         self._concurrency = concurrency
         self._task: asyncio.Task[None] | None = None
 
@@ -45,7 +41,10 @@ class Scheduler:
             await self._store.advance_watermark(bucket(datetime.now(UTC)))
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="sla-scheduler")
+        self._task = asyncio.create_task(
+            self._lease.run_every(self._poll, self._pass, failed="SLA timer pass failed; retrying", logger=log),
+            name="sla-scheduler",
+        )
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -53,16 +52,8 @@ class Scheduler:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 
-    async def _run(self) -> None:
-        while True:
-            try:
-                if await self._hold_lease():
-                    await self.run_due(datetime.now(UTC))
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.warning("SLA timer pass failed; retrying", exc_info=True)
-            await asyncio.sleep(self._poll)
+    async def _pass(self) -> None:
+        await self.run_due(datetime.now(UTC))
 
     async def run_due(self, now: datetime) -> int:
         """Fire every bucket that has fully passed, from the watermark on; returns how many clocks fired.
@@ -91,16 +82,3 @@ class Scheduler:
             await self._store.advance_watermark(name)
             start += TIMER_STEP
         return fired
-
-    async def _hold_lease(self) -> bool:
-        now = datetime.now(UTC)
-        try:
-            doc = await self._store.leases.find_one_and_update(
-                {"_id": "scheduler", "$or": [{"owner": self._me}, {"expires_at": {"$lt": now}}]},
-                {"$set": {"owner": self._me, "expires_at": now + self._ttl}},
-                upsert=True,
-                return_document=ReturnDocument.AFTER,
-            )
-        except DuplicateKeyError:
-            return False
-        return doc is not None and doc.get("owner") == self._me

@@ -12,6 +12,7 @@ runs the same tests against it and a real server.
     db = MemoryDatabase()
     store = IntakeStore(db.as_pymongo(), namespace="t")   # or: memory_database(), then memory_of(...)
     db["commits"].fail_next_writes(1)                     # the next write command fails: a lost connection
+    relay = RecordingRelay()                              # what the use cases hand the outbox relay
     assert db["commits"].writes == 0                      # commands run, by collection
 
 Documents are copied in and out through BSON, as over the wire: changing a returned document changes nothing
@@ -23,6 +24,7 @@ for tuples). `MemoryDatabase(server="ferretdb")` answers a failed update in a bu
 from .collection import IndexRecord, MemoryCollection
 from .cursor import MemoryCursor
 from .database import MemoryClient, MemoryDatabase, memory_database, memory_of
+from .relay import RecordingRelay
 from .server import Server
 from .values import Document
 
@@ -33,6 +35,7 @@ __all__ = [
     "MemoryCollection",
     "MemoryCursor",
     "MemoryDatabase",
+    "RecordingRelay",
     "Server",
     "memory_database",
     "memory_of",

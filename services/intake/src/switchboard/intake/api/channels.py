@@ -14,6 +14,7 @@ from switchboard.events.interactions import CallDirection
 from switchboard.runtime.auth import Principal, Scope, TokenAuth
 
 from ..commands import Channels
+from ..commands.inputs import ChatTranscript, InboundEmail, PhoneCall, SocialMessage
 from .models import Attachment, CustomerRef, Strict
 
 
@@ -38,6 +39,9 @@ class EmailIn(Strict):
     attachments: list[Attachment] = Field(default_factory=list, max_length=100, description="Attachment metadata.")
     language: LanguageTag | None = Field(default=None, description="Declared language, if the gateway knows it.")
 
+    def as_input(self) -> InboundEmail:
+        return self.to_input(InboundEmail, sender_email=str(self.from_.email), sender_name=self.from_.name)
+
 
 class CallIn(Strict):
     """A finished call from the telephony system."""
@@ -49,6 +53,9 @@ class CallIn(Strict):
     summary: str = Field(default="", description="Notes or transcript of the call.")
     recording_url: str | None = Field(default=None, max_length=2000, description="Where the recording is.")
     language: LanguageTag | None = Field(default=None, description="Language of the call, if known.")
+
+    def as_input(self) -> PhoneCall:
+        return self.to_input(PhoneCall)
 
 
 class ChatLine(Strict):
@@ -66,6 +73,9 @@ class ChatIn(Strict):
     transcript: list[ChatLine] = Field(min_length=1, max_length=10_000, description="The conversation.")
     language: LanguageTag | None = Field(default=None, description="Language, if known.")
 
+    def as_input(self) -> ChatTranscript:
+        return self.to_input(ChatTranscript)
+
 
 class SocialIn(Strict):
     """A message or mention on a social network."""
@@ -78,6 +88,9 @@ class SocialIn(Strict):
     url: str | None = Field(default=None, max_length=2000, description="Link to the post.")
     language: LanguageTag | None = Field(default=None, description="Language, if known.")
 
+    def as_input(self) -> SocialMessage:
+        return self.to_input(SocialMessage)
+
 
 def channels_router(*, channels: Channels, auth: TokenAuth) -> APIRouter:
     router = APIRouter(prefix="/v1/channels", tags=["channels"])
@@ -89,56 +102,18 @@ def channels_router(*, channels: Channels, auth: TokenAuth) -> APIRouter:
 
     @router.post("/email", status_code=status.HTTP_201_CREATED, summary="Inbound e-mail")
     async def email(body: EmailIn, _: Gateway, response: Response) -> dict[str, Any]:
-        result = await channels.email(
-            message_id=body.message_id,
-            sender_email=str(body.from_.email),
-            sender_name=body.from_.name,
-            subject=body.subject,
-            text=body.text,
-            html=body.html,
-            headers=body.headers,
-            in_reply_to=body.in_reply_to,
-            references=body.references,
-            attachments=body.attachments,
-            language=body.language,
-        )
-        return answer(result, response)
+        return answer(await channels.email(body.as_input()), response)
 
     @router.post("/phone", status_code=status.HTTP_201_CREATED, summary="A call record")
     async def phone(body: CallIn, _: Gateway, response: Response) -> dict[str, Any]:
-        result = await channels.phone(
-            call_id=body.call_id,
-            customer=body.customer,
-            direction=body.direction,
-            duration_seconds=body.duration_seconds,
-            summary=body.summary,
-            recording_url=body.recording_url,
-            language=body.language,
-        )
-        return answer(result, response)
+        return answer(await channels.phone(body.as_input()), response)
 
     @router.post("/chat", status_code=status.HTTP_201_CREATED, summary="A chat transcript")
     async def chat(body: ChatIn, _: Gateway, response: Response) -> dict[str, Any]:
-        result = await channels.chat(
-            chat_id=body.chat_id,
-            customer=body.customer,
-            subject=body.subject,
-            transcript=body.transcript,
-            language=body.language,
-        )
-        return answer(result, response)
+        return answer(await channels.chat(body.as_input()), response)
 
     @router.post("/social", status_code=status.HTTP_201_CREATED, summary="A social-media message")
     async def social(body: SocialIn, _: Gateway, response: Response) -> dict[str, Any]:
-        result = await channels.social(
-            message_id=body.message_id,
-            network=body.network,
-            handle=body.handle,
-            name=body.name,
-            text=body.text,
-            url=body.url,
-            language=body.language,
-        )
-        return answer(result, response)
+        return answer(await channels.social(body.as_input()), response)
 
     return router

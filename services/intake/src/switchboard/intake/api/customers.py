@@ -19,33 +19,16 @@ def customers_router(*, customers: Customers, accounts: Accounts, auth: TokenAut
     async def create_customer(
         body: CustomerIn, principal: Agent, response: Response, idempotency_key: IdempotencyKey = None
     ) -> dict[str, Any]:
-        outcome = await customers.create(
-            name=body.name,
-            emails=body.emails,
-            phones=body.phones,
-            social_handles=body.social_handles,
-            language=body.language,
-            time_zone=body.time_zone,
-            account_id=body.account_id,
-            request=command_request(principal, idempotency_key, body, path="/v1/customers"),
-        )
+        request = command_request(principal, idempotency_key, body, path="/v1/customers")
+        outcome = await customers.create(body.as_input(), request=request)
         return answer(outcome, response, created=True)
 
     @router.patch("/v1/customers/{customer_id}", summary="Update a customer")
     async def update_customer(
         customer_id: str, body: CustomerIn, principal: Agent, response: Response, idempotency_key: IdempotencyKey = None
     ) -> dict[str, Any]:
-        outcome = await customers.update(
-            customer_id,
-            name=body.name,
-            emails=body.emails,
-            phones=body.phones,
-            social_handles=body.social_handles,
-            language=body.language,
-            time_zone=body.time_zone,
-            account_id=body.account_id,
-            request=command_request(principal, idempotency_key, body, path=f"/v1/customers/{customer_id}"),
-        )
+        request = command_request(principal, idempotency_key, body, path=f"/v1/customers/{customer_id}")
+        outcome = await customers.update(customer_id, body.as_input(), request=request)
         return answer(outcome, response)
 
     @router.get("/v1/customers/{customer_id}", summary="A customer")
@@ -69,27 +52,16 @@ def customers_router(*, customers: Customers, accounts: Accounts, auth: TokenAut
     async def create_account(
         body: AccountIn, principal: Admin, response: Response, idempotency_key: IdempotencyKey = None
     ) -> dict[str, Any]:
-        outcome = await accounts.create(
-            name=body.name,
-            tier=body.tier,
-            key_account=body.key_account,
-            domains=body.domains,
-            request=command_request(principal, idempotency_key, body, path="/v1/accounts"),
-        )
+        request = command_request(principal, idempotency_key, body, path="/v1/accounts")
+        outcome = await accounts.create(body.as_input(), request=request)
         return answer(outcome, response, created=True)
 
     @router.patch("/v1/accounts/{account_id}", summary="Update an account")
     async def update_account(
         account_id: str, body: AccountIn, principal: Admin, response: Response, idempotency_key: IdempotencyKey = None
     ) -> dict[str, Any]:
-        outcome = await accounts.update(
-            account_id,
-            name=body.name,
-            tier=body.tier,
-            key_account=body.key_account,
-            domains=body.domains,
-            request=command_request(principal, idempotency_key, body, path=f"/v1/accounts/{account_id}"),
-        )
+        request = command_request(principal, idempotency_key, body, path=f"/v1/accounts/{account_id}")
+        outcome = await accounts.update(account_id, body.as_input(), request=request)
         return answer(outcome, response)
 
     @router.get("/v1/accounts/{account_id}", summary="An account")

@@ -1,19 +1,38 @@
-"""The shapes intake's HTTP API accepts; every field says what it is, and bad input is refused by name."""
+"""The shapes intake's HTTP API accepts; every field says what it is, and bad input is refused by name.
+
+Each body hands its use case a frozen input (`commands.inputs`, or the domain's changes for customers and
+accounts) through `as_input()`: the input's fields are taken from the body's fields of the same name, so a
+route reads "parse, call one use case, answer" and no field list is written out a second time.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+import dataclasses
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 from switchboard.events.common import Channel, LanguageTag, Priority, TicketStatus
 from switchboard.events.interactions import CallDirection, InteractionKind
 
+from ..commands.inputs import NewInteraction, NewTicket, TicketChanges
+from ..domain.customer import AccountChanges, CustomerChanges
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
 FieldValue = str | int | float | bool | None
 Tag = Annotated[str, Field(min_length=1, max_length=64)]
+Input = TypeVar("Input", bound="DataclassInstance")
 
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+    def to_input(self, kind: type[Input], **given: Any) -> Input:
+        """This body as the frozen input `kind`: each of its fields from `given`, else from this body's field of
+        the same name (a list as a tuple, as the frozen input keeps it)."""
+        values = {f.name: given[f.name] if f.name in given else getattr(self, f.name) for f in dataclasses.fields(kind)}
+        return kind(**{name: tuple(v) if isinstance(v, list) else v for name, v in values.items()})
 
 
 class CustomerRef(Strict):
@@ -53,6 +72,9 @@ class OpenTicketIn(Strict):
     language: LanguageTag | None = Field(default=None, description="Declared language; detected when absent.")
     customer: CustomerRef
 
+    def as_input(self) -> NewTicket:
+        return self.to_input(NewTicket)
+
 
 class InteractionIn(Strict):
     """Something said or done on a ticket."""
@@ -71,6 +93,9 @@ class InteractionIn(Strict):
     call_duration_seconds: int | None = Field(default=None, ge=0, le=86_400, description="For phone calls.")
     attachments: list[Attachment] = Field(default_factory=list, max_length=100, description="Attachment metadata.")
 
+    def as_input(self) -> NewInteraction:
+        return self.to_input(NewInteraction)
+
 
 class TicketChangesIn(Strict):
     """Fields to change; absent fields stay as they are, a custom field set to null is removed."""
@@ -79,6 +104,9 @@ class TicketChangesIn(Strict):
     category: str | None = Field(default=None, max_length=128, description="Category.")
     tags: list[Tag] | None = Field(default=None, max_length=50, description="The full new tag set.")
     custom_fields: dict[str, FieldValue] | None = Field(default=None, description="Custom fields to set or remove.")
+
+    def as_input(self) -> TicketChanges:
+        return self.to_input(TicketChanges)
 
 
 class StatusIn(Strict):
@@ -101,6 +129,9 @@ class CustomerIn(Strict):
     time_zone: str | None = Field(default=None, max_length=64, description="IANA time zone, e.g. 'Europe/Kyiv'.")
     account_id: str | None = Field(default=None, max_length=64, description="Account (organisation) id.")
 
+    def as_input(self) -> CustomerChanges:
+        return self.to_input(CustomerChanges)
+
 
 class AccountIn(Strict):
     """An account (organisation); on update, absent fields stay as they are."""
@@ -109,3 +140,6 @@ class AccountIn(Strict):
     tier: str | None = Field(default=None, max_length=64, description="Tier or plan, e.g. 'enterprise'.")
     key_account: bool | None = Field(default=None, description="Key accounts get escalated handling.")
     domains: list[str] | None = Field(default=None, max_length=50, description="E-mail domains of the account.")
+
+    def as_input(self) -> AccountChanges:
+        return self.to_input(AccountChanges)

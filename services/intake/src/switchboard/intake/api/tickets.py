@@ -18,18 +18,8 @@ def tickets_router(*, tickets: Tickets, auth: TokenAuth) -> APIRouter:
     async def open_ticket(
         body: OpenTicketIn, principal: Agent, response: Response, idempotency_key: IdempotencyKey = None
     ) -> dict[str, Any]:
-        outcome = await tickets.open(
-            subject=body.subject,
-            description=body.description,
-            channel=body.channel,
-            priority=body.priority,
-            category=body.category,
-            tags=body.tags,
-            custom_fields=body.custom_fields,
-            language=body.language,
-            customer=body.customer,
-            request=command_request(principal, idempotency_key, body, path="/v1/tickets"),
-        )
+        request = command_request(principal, idempotency_key, body, path="/v1/tickets")
+        outcome = await tickets.open(body.as_input(), request=request)
         return answer(outcome, response, created=True)
 
     @router.get("/{ticket_id}", summary="A ticket with its full history")
@@ -48,21 +38,8 @@ def tickets_router(*, tickets: Tickets, auth: TokenAuth) -> APIRouter:
         response: Response,
         idempotency_key: IdempotencyKey = None,
     ) -> dict[str, Any]:
-        outcome = await tickets.record_interaction(
-            ticket_id,
-            kind=body.kind,
-            body_text=body.body_text,
-            body_html=body.body_html,
-            channel=body.channel,
-            author_type=body.author_type,
-            author_id=body.author_id,
-            language=body.language,
-            public=body.public,
-            call_direction=body.call_direction,
-            call_duration_seconds=body.call_duration_seconds,
-            attachments=body.attachments,
-            request=command_request(principal, idempotency_key, body, path=f"/v1/tickets/{ticket_id}/interactions"),
-        )
+        request = command_request(principal, idempotency_key, body, path=f"/v1/tickets/{ticket_id}/interactions")
+        outcome = await tickets.record_interaction(ticket_id, body.as_input(), request=request)
         return answer(outcome, response, created=True)
 
     @router.patch("/{ticket_id}", summary="Change priority, category, tags or custom fields")
@@ -73,14 +50,8 @@ def tickets_router(*, tickets: Tickets, auth: TokenAuth) -> APIRouter:
         response: Response,
         idempotency_key: IdempotencyKey = None,
     ) -> dict[str, Any]:
-        outcome = await tickets.update(
-            ticket_id,
-            priority=body.priority,
-            category=body.category,
-            tags=body.tags,
-            custom_fields=body.custom_fields,
-            request=command_request(principal, idempotency_key, body, path=f"/v1/tickets/{ticket_id}"),
-        )
+        request = command_request(principal, idempotency_key, body, path=f"/v1/tickets/{ticket_id}")
+        outcome = await tickets.update(ticket_id, body.as_input(), request=request)
         return answer(outcome, response)
 
     @router.post("/{ticket_id}/status", summary="Move the ticket along its lifecycle")

@@ -8,10 +8,10 @@ gateway that delivers it twice gets the first answer back and nothing happens tw
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from switchboard.events.common import Channel, TicketStatus
 from switchboard.events.interactions import AttachmentRef, CallDirection, InteractionKind
@@ -22,20 +22,12 @@ from ..domain import ticket as tickets
 from ..domain.customer import Customer
 from ..store import IntakeStore
 from ..views import delivered_view
-from .customers import CustomerHints, Customers, Hints
+from .customers import Customers, Hints
 from .ids import derived_id
-from .tickets import AttachmentLike, Tickets, attachment_refs
+from .inputs import ChatTranscript, CustomerHints, InboundEmail, PhoneCall, SocialMessage
+from .tickets import Tickets, attachment_refs
 
 Document = dict[str, Any]
-
-
-class ChatLineLike(Protocol):
-    @property
-    def author(self) -> str: ...
-    @property
-    def text(self) -> str: ...
-    @property
-    def at(self) -> datetime | None: ...
 
 
 @dataclass(frozen=True)
@@ -75,116 +67,75 @@ class Channels:
         self._window = window
         self._clock = clock
 
-    async def email(
-        self,
-        *,
-        message_id: str,
-        sender_email: str,
-        sender_name: str | None,
-        subject: str,
-        text: str,
-        html: str | None,
-        headers: Mapping[str, str],
-        in_reply_to: str | None,
-        references: str | None,
-        attachments: Iterable[AttachmentLike],
-        language: str | None,
-    ) -> Document:
+    async def email(self, mail: InboundEmail) -> Document:
         """An e-mail threads by its headers, then by the reference in its subject; robots are ignored."""
-        if channels.is_auto_reply(headers, subject, sender_email):
+        if channels.is_auto_reply(mail.headers, mail.subject, mail.sender_email):
             return {"action": "ignored", "reason": "auto-reply: robots never open or update tickets"}
-        mid = channels.normalise_message_id(message_id)
+        mid = channels.normalise_message_id(mail.message_id)
         message = Message(
             channel=Channel.EMAIL,
             key=f"email:{mid}",
-            subject=subject,
-            body_text=text,
-            body_html=html,
+            subject=mail.subject,
+            body_text=mail.text,
+            body_html=mail.html,
             external_id=mid,
-            language=language,
-            attachments=attachment_refs(attachments),
+            language=mail.language,
+            attachments=attachment_refs(mail.attachments),
         )
         if (replayed := await self._replay(message.key)) is not None:
             return replayed
         target = None
-        for thread_id in channels.message_ids(in_reply_to, references):
+        for thread_id in channels.message_ids(mail.in_reply_to, mail.references):
             target = await self._store.ticket_by_delivery(f"email:{thread_id}")
             if target is not None:
                 break
-        if target is None and (reference := channels.reference_in_subject(subject, self._prefix)):
+        if target is None and (reference := channels.reference_in_subject(mail.subject, self._prefix)):
             target = await self._store.ticket_by_reference(reference)
-        return await self._deliver(message, Hints(email=sender_email, name=sender_name), target)
+        return await self._deliver(message, Hints(email=mail.sender_email, name=mail.sender_name), target)
 
-    async def phone(
-        self,
-        *,
-        call_id: str,
-        customer: CustomerHints,
-        direction: CallDirection,
-        duration_seconds: int,
-        summary: str,
-        recording_url: str | None,
-        language: str | None,
-    ) -> Document:
+    async def phone(self, call: PhoneCall) -> Document:
+        customer = call.customer
         who = customer.phone or customer.email or customer.id or "unknown caller"
         message = Message(
             channel=Channel.PHONE,
-            key=f"phone:{call_id}",
+            key=f"phone:{call.call_id}",
             subject=f"Phone call with {who}",
-            body_text=summary + (f"\n\nRecording: {recording_url}" if recording_url else ""),
+            body_text=call.summary + (f"\n\nRecording: {call.recording_url}" if call.recording_url else ""),
             kind=InteractionKind.PHONE_CALL,
-            external_id=call_id,
-            language=language,
-            call_direction=direction,
-            call_duration_seconds=duration_seconds,
+            external_id=call.call_id,
+            language=call.language,
+            call_direction=call.direction,
+            call_duration_seconds=call.duration_seconds,
         )
         return await self._conversation(message, customer)
 
-    async def chat(
-        self,
-        *,
-        chat_id: str,
-        customer: CustomerHints,
-        subject: str,
-        transcript: Iterable[ChatLineLike],
-        language: str | None,
-    ) -> Document:
-        lines = list(transcript)
+    async def chat(self, chat: ChatTranscript) -> Document:
+        lines = chat.transcript
         first_customer_line = next((line.text for line in lines if line.author == "customer"), "Chat")
         message = Message(
             channel=Channel.CHAT,
-            key=f"chat:{chat_id}",
-            subject=subject or first_customer_line[:120],
+            key=f"chat:{chat.chat_id}",
+            subject=chat.subject or first_customer_line[:120],
             body_text="\n".join(
                 f"[{line.at.isoformat() if line.at else ''}] {line.author}: {line.text}" for line in lines
             ),
             kind=InteractionKind.CHAT_TRANSCRIPT,
-            external_id=chat_id,
-            language=language,
+            external_id=chat.chat_id,
+            language=chat.language,
         )
-        return await self._conversation(message, customer)
+        return await self._conversation(message, chat.customer)
 
-    async def social(
-        self,
-        *,
-        message_id: str,
-        network: str,
-        handle: str,
-        name: str | None,
-        text: str,
-        url: str | None,
-        language: str | None,
-    ) -> Document:
+    async def social(self, post: SocialMessage) -> Document:
         message = Message(
             channel=Channel.SOCIAL,
-            key=f"social:{network}:{message_id}",
-            subject=text[:120],
-            body_text=text + (f"\n\n{url}" if url else ""),
+            key=f"social:{post.network}:{post.message_id}",
+            subject=post.text[:120],
+            body_text=post.text + (f"\n\n{post.url}" if post.url else ""),
             kind=InteractionKind.SOCIAL_POST,
-            external_id=f"{network}:{message_id}",
-            language=language,
+            external_id=f"{post.network}:{post.message_id}",
+            language=post.language,
         )
-        return await self._conversation(message, Hints(handle=f"{network}:{handle}", name=name))
+        return await self._conversation(message, Hints(handle=f"{post.network}:{post.handle}", name=post.name))
 
     async def _conversation(self, message: Message, sender: CustomerHints) -> Document:
         """Calls, chats and social messages continue the customer's recent open ticket on the same channel."""

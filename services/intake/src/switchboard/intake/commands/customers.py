@@ -3,39 +3,22 @@ customer a ticket or channel message names (found by e-mail, phone or handle, el
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from switchboard.runtime.decider import Decider, Decision, Outcome, Request
 
 from ..domain import customer as customers
-from ..domain.customer import Account, Customer
+from ..domain.customer import Account, AccountChanges, Customer, CustomerChanges
 from ..domain.errors import Invalid, NotFound
 from ..store import IntakeStore
 from ..views import account_view, customer_view, ticket_view
 from .ids import derived_id, new_id
+from .inputs import CustomerHints
 
 Document = dict[str, Any]
-
-
-class CustomerHints(Protocol):
-    """What a ticket or message says about its customer: an id, or any of e-mail, phone, handle."""
-
-    @property
-    def id(self) -> str | None: ...
-    @property
-    def email(self) -> str | None: ...
-    @property
-    def phone(self) -> str | None: ...
-    @property
-    def handle(self) -> str | None: ...
-    @property
-    def name(self) -> str | None: ...
-    @property
-    def language(self) -> str | None: ...
 
 
 @dataclass(frozen=True)
@@ -69,36 +52,15 @@ class Customers:
             keys.append(f"handle:{customers.normalise_handle(handle)}")
         return keys
 
-    async def create(
-        self,
-        *,
-        name: str | None,
-        emails: Iterable[str] | None,
-        phones: Iterable[str] | None,
-        social_handles: Iterable[str] | None,
-        language: str | None,
-        time_zone: str | None,
-        account_id: str | None,
-        request: Request,
-    ) -> Outcome:
-        changes = self._changes(name, emails, phones, social_handles, language, time_zone, account_id)
-        return await self._upsert(new_id("customer-create", request), changes, request, must_exist=False)
+    async def create(self, changes: CustomerChanges, *, request: Request) -> Outcome:
+        """A new customer with these identities (normalised here; `changes` may come as the caller wrote them)."""
+        return await self._upsert(
+            new_id("customer-create", request), self._normalised(changes), request, must_exist=False
+        )
 
-    async def update(
-        self,
-        customer_id: str,
-        *,
-        name: str | None,
-        emails: Iterable[str] | None,
-        phones: Iterable[str] | None,
-        social_handles: Iterable[str] | None,
-        language: str | None,
-        time_zone: str | None,
-        account_id: str | None,
-        request: Request,
-    ) -> Outcome:
-        changes = self._changes(name, emails, phones, social_handles, language, time_zone, account_id)
-        return await self._upsert(customer_id, changes, request, must_exist=True)
+    async def update(self, customer_id: str, changes: CustomerChanges, *, request: Request) -> Outcome:
+        """Change an existing customer; None leaves a field as it is."""
+        return await self._upsert(customer_id, self._normalised(changes), request, must_exist=True)
 
     async def get(self, customer_id: str) -> Document:
         return customer_view(await self._existing(customer_id))
@@ -135,7 +97,7 @@ class Customers:
             if existing.exists:
                 return existing
         customer_id = known or derived_id("customer", keys[0])
-        changes = customers.CustomerChanges(
+        changes = CustomerChanges(
             name=hints.name,
             emails=tuple(k.removeprefix("email:") for k in keys if k.startswith("email:")),
             phones=tuple(k.removeprefix("phone:") for k in keys if k.startswith("phone:")),
@@ -147,7 +109,7 @@ class Customers:
         return (await self._store.customers.load(customer_id, fresh=False)).state
 
     async def _upsert(
-        self, customer_id: str, changes: customers.CustomerChanges, request: Request, *, must_exist: bool
+        self, customer_id: str, changes: CustomerChanges, request: Request, *, must_exist: bool
     ) -> Outcome:
         account_id = changes.account_id
         account_known = account_id is None or (await self._store.accounts.read(account_id))[0].exists
@@ -181,34 +143,22 @@ class Customers:
                 return await self._store.owner_of(f"domain:{identity.split('@', 1)[1]}")
         return None
 
-    def _changes(
-        self,
-        name: str | None,
-        emails: Iterable[str] | None,
-        phones: Iterable[str] | None,
-        social_handles: Iterable[str] | None,
-        language: str | None,
-        time_zone: str | None,
-        account_id: str | None,
-    ) -> customers.CustomerChanges:
+    def _normalised(self, changes: CustomerChanges) -> CustomerChanges:
         """What a create or update asks for, normalised; an unknown time zone is refused by name."""
-        if time_zone is not None:
+        if changes.time_zone is not None:
             try:
-                ZoneInfo(time_zone)
+                ZoneInfo(changes.time_zone)
             except (ZoneInfoNotFoundError, ValueError):
-                raise Invalid(f"unknown time zone {time_zone!r}; use an IANA name like 'Europe/Istanbul'") from None
-        return customers.CustomerChanges(
-            name=name,
+                zone = changes.time_zone
+                raise Invalid(f"unknown time zone {zone!r}; use an IANA name like 'Europe/Istanbul'") from None
+        emails, phones, handles = changes.emails, changes.phones, changes.social_handles
+        return replace(
+            changes,
             emails=tuple(customers.normalise_email(str(e)) for e in emails) if emails is not None else None,
             phones=tuple(k.removeprefix("phone:") for p in phones for k in self.identities(phone=p))
             if phones is not None
             else None,
-            social_handles=tuple(customers.normalise_handle(h) for h in social_handles)
-            if social_handles is not None
-            else None,
-            language=language,
-            time_zone=time_zone,
-            account_id=account_id,
+            social_handles=tuple(customers.normalise_handle(h) for h in handles) if handles is not None else None,
         )
 
 
@@ -219,32 +169,14 @@ class Accounts:
         self._store = store
         self._decider = decider
 
-    async def create(
-        self,
-        *,
-        name: str | None,
-        tier: str | None,
-        key_account: bool | None,
-        domains: Iterable[str] | None,
-        request: Request,
-    ) -> Outcome:
-        if not name:
+    async def create(self, changes: AccountChanges, *, request: Request) -> Outcome:
+        if not changes.name:
             raise Invalid("an account needs a name")
-        changes = _account_changes(name, tier, key_account, domains)
-        return await self._upsert(new_id("account-create", request), changes, request, must_exist=False)
+        return await self._upsert(new_id("account-create", request), _normalised(changes), request, must_exist=False)
 
-    async def update(
-        self,
-        account_id: str,
-        *,
-        name: str | None,
-        tier: str | None,
-        key_account: bool | None,
-        domains: Iterable[str] | None,
-        request: Request,
-    ) -> Outcome:
-        changes = _account_changes(name, tier, key_account, domains)
-        return await self._upsert(account_id, changes, request, must_exist=True)
+    async def update(self, account_id: str, changes: AccountChanges, *, request: Request) -> Outcome:
+        """Change an existing account; None leaves a field as it is."""
+        return await self._upsert(account_id, _normalised(changes), request, must_exist=True)
 
     async def get(self, account_id: str) -> Document:
         account, _ = await self._store.accounts.read(account_id)
@@ -252,9 +184,7 @@ class Accounts:
             raise NotFound(f"no account {account_id}")
         return account_view(account)
 
-    async def _upsert(
-        self, account_id: str, changes: customers.AccountChanges, request: Request, *, must_exist: bool
-    ) -> Outcome:
+    async def _upsert(self, account_id: str, changes: AccountChanges, request: Request, *, must_exist: bool) -> Outcome:
         def decide(current: Account, now: datetime) -> Decision:
             if must_exist and not current.exists:
                 raise NotFound(f"no account {account_id}")
@@ -264,12 +194,6 @@ class Accounts:
         return await self._decider.run(self._store.accounts, account_id, decide, request=request)
 
 
-def _account_changes(
-    name: str | None, tier: str | None, key_account: bool | None, domains: Iterable[str] | None
-) -> customers.AccountChanges:
-    return customers.AccountChanges(
-        name=name,
-        tier=tier,
-        key_account=key_account,
-        domains=tuple(d.strip().lower() for d in domains) if domains is not None else None,
-    )
+def _normalised(changes: AccountChanges) -> AccountChanges:
+    domains = changes.domains
+    return replace(changes, domains=tuple(d.strip().lower() for d in domains) if domains is not None else None)

@@ -9,12 +9,12 @@ when another replica wrote first.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
-from switchboard.events.common import Actor, Channel, Priority, TicketStatus
-from switchboard.events.interactions import AttachmentRef, CallDirection, InteractionKind
+from switchboard.events.common import Actor, TicketStatus
+from switchboard.events.interactions import AttachmentRef, InteractionKind
 from switchboard.runtime.decider import Decider, Decision, Outcome, Request, replay
 from switchboard.runtime.eventstore import Stream
 
@@ -24,23 +24,12 @@ from ..domain.ticket import Ticket
 from ..language import detect
 from ..store import IntakeStore
 from ..views import events_view, history_view, opened_view, recorded_view, ticket_view
-from .customers import CustomerHints, Customers
+from .customers import Customers
 from .ids import derived_id, new_id
+from .inputs import AttachmentLike, NewInteraction, NewTicket, TicketChanges
 
 Document = dict[str, Any]
-FieldValue = str | int | float | bool | None
 MAX_MERGE_HOPS = 5
-
-
-class AttachmentLike(Protocol):
-    @property
-    def filename(self) -> str: ...
-    @property
-    def content_type(self) -> str: ...
-    @property
-    def size_bytes(self) -> int: ...
-    @property
-    def url(self) -> str | None: ...
 
 
 def attachment_refs(items: Iterable[AttachmentLike]) -> tuple[AttachmentRef, ...]:
@@ -68,103 +57,65 @@ class Tickets:
         self._prefix = reference_prefix
         self._languages = languages
 
-    async def open(
-        self,
-        *,
-        subject: str,
-        description: str,
-        channel: Channel,
-        priority: Priority,
-        category: str | None,
-        tags: Iterable[str],
-        custom_fields: Mapping[str, FieldValue],
-        language: str | None,
-        customer: CustomerHints,
-        request: Request,
-    ) -> Outcome:
+    async def open(self, new: NewTicket, *, request: Request) -> Outcome:
         """Open a ticket for the customer the hints name; a repeated Idempotency-Key gets the first answer."""
         ticket_id = new_id("ticket", request)
         if (replayed := await self.replay(ticket_id, request)) is not None:
             return replayed
-        requester = await self._customers.resolve(customer, request)
+        requester = await self._customers.resolve(new.customer, request)
         command = tickets.OpenTicket(
             ticket_id=ticket_id,
             reference=await self.reference(),
-            subject=subject,
-            description=description,
-            channel=channel,
+            subject=new.subject,
+            description=new.description,
+            channel=new.channel,
             customer_id=requester.customer_id,
             customer_email=requester.emails[0] if requester.emails else None,
             customer_name=requester.name,
             account_id=requester.account_id,
-            priority=priority,
-            category=category,
-            tags=tuple(tags),
-            custom_fields=custom_fields,
-            language=language or self.detect_language(f"{subject}\n{description}"),
+            priority=new.priority,
+            category=new.category,
+            tags=tuple(new.tags),
+            custom_fields=new.custom_fields,
+            language=new.language or self.detect_language(f"{new.subject}\n{new.description}"),
             interaction_id=derived_id("interaction", ticket_id, "1"),
         )
         return await self.open_command(command, request, opened_view)
 
-    async def record_interaction(
-        self,
-        ticket_id: str,
-        *,
-        kind: InteractionKind,
-        body_text: str,
-        body_html: str | None,
-        channel: Channel | None,
-        author_type: str | None,
-        author_id: str | None,
-        language: str | None,
-        public: bool | None,
-        call_direction: CallDirection | None,
-        call_duration_seconds: int | None,
-        attachments: Iterable[AttachmentLike],
-        request: Request,
-    ) -> Outcome:
+    async def record_interaction(self, ticket_id: str, new: NewInteraction, *, request: Request) -> Outcome:
         """Record an interaction; channel and author default to the ticket's channel and customer (for customer
         messages) or the caller (for anything else)."""
         interaction_id = new_id("interaction", request)
-        author = author_type or ("customer" if kind is InteractionKind.CUSTOMER_MESSAGE else "agent")
-        detected = language or self.detect_language(body_text)
-        refs = attachment_refs(attachments)
+        author = new.author_type or ("customer" if new.kind is InteractionKind.CUSTOMER_MESSAGE else "agent")
+        detected = new.language or self.detect_language(new.body_text)
+        refs = attachment_refs(new.attachments)
 
         def command(ticket: Ticket) -> tickets.RecordInteraction:
             return tickets.RecordInteraction(
                 interaction_id=interaction_id,
-                kind=kind,
-                channel=channel or ticket.channel,
+                kind=new.kind,
+                channel=new.channel or ticket.channel,
                 author_type=author,
-                author_id=author_id or (ticket.customer_id if author == "customer" else request.actor_id),
-                body_text=body_text,
-                body_html=body_html,
+                author_id=new.author_id or (ticket.customer_id if author == "customer" else request.actor_id),
+                body_text=new.body_text,
+                body_html=new.body_html,
                 language=detected,
-                call_direction=call_direction,
-                call_duration_seconds=call_duration_seconds,
+                call_direction=new.call_direction,
+                call_duration_seconds=new.call_duration_seconds,
                 attachments=refs,
-                public=public,
+                public=new.public,
             )
 
         return await self.decide_on(ticket_id, command, request, lambda t: recorded_view(t, interaction_id))
 
-    async def update(
-        self,
-        ticket_id: str,
-        *,
-        priority: Priority | None,
-        category: str | None,
-        tags: Iterable[str] | None,
-        custom_fields: Mapping[str, FieldValue] | None,
-        request: Request,
-    ) -> Outcome:
+    async def update(self, ticket_id: str, changes: TicketChanges, *, request: Request) -> Outcome:
         command = tickets.UpdateTicket(
             actor=Actor.AGENT,
             actor_id=request.actor_id,
-            priority=priority,
-            category=category,
-            tags=tuple(tags) if tags is not None else None,
-            custom_fields=custom_fields,
+            priority=changes.priority,
+            category=changes.category,
+            tags=tuple(changes.tags) if changes.tags is not None else None,
+            custom_fields=changes.custom_fields,
         )
         return await self.decide_on(ticket_id, lambda _: command, request, ticket_view)
 

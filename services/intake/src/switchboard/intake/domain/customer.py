@@ -75,7 +75,8 @@ def identity_keys(emails: Iterable[str], phones: Iterable[str], handles: Iterabl
 
 @dataclass(frozen=True)
 class CustomerChanges:
-    """What a create or update sets; None leaves a field as it is. Values are already normalised."""
+    """What a create or update sets; None leaves a field as it is. The rules take the values as normalised: the
+    use case normalises what a caller sent (`commands.customers`)."""
 
     name: str | None = None
     emails: tuple[str, ...] | None = None
