@@ -11,6 +11,8 @@ from typing import TypeVar
 
 from switchboard.events.common import Channel, Priority, SlaTarget, TicketStatus
 
+from .sets import SortedSet
+
 DEFAULT_WARNINGS = (0.75, 0.9)
 DEFAULT_PAUSE_ON = frozenset({TicketStatus.PENDING, TicketStatus.ON_HOLD})
 #: Statuses that end the resolution clock; pausing on them would contradict that.
@@ -54,11 +56,11 @@ class TicketFacts:
 class Conditions:
     """When a policy applies: every condition given must hold (None means "any"), so no conditions match all."""
 
-    priorities: frozenset[Priority] | None = None
-    tiers: frozenset[str] | None = None
+    priorities: SortedSet[Priority] | None = None
+    tiers: SortedSet[str] | None = None
     key_account: bool | None = None
-    channels: frozenset[Channel] | None = None
-    queues: frozenset[str] | None = None
+    channels: SortedSet[Channel] | None = None
+    queues: SortedSet[str] | None = None
 
     def matches(self, facts: TicketFacts) -> bool:
         return (
@@ -93,7 +95,7 @@ class Policy:
     calendar_id: str = "default"
     conditions: Conditions = field(default_factory=Conditions)
     warning_fractions: tuple[float, ...] = DEFAULT_WARNINGS
-    pause_on: frozenset[TicketStatus] = DEFAULT_PAUSE_ON
+    pause_on: SortedSet[TicketStatus] = DEFAULT_PAUSE_ON
     reopen: ReopenRule = ReopenRule.RESUME
 
     def __post_init__(self) -> None:

@@ -17,6 +17,7 @@ from switchboard.events.routing import TicketRouted
 from switchboard.events.tickets import TicketMerged, TicketOpened, TicketReopened, TicketStatusChanged, TicketUpdated
 
 from ..policy import DEFAULT_WARNINGS, Policy, TicketFacts
+from ..sets import SortedSet
 
 Pause = tuple[datetime, datetime]
 
@@ -64,7 +65,7 @@ class Clock:
     pauses: tuple[Pause, ...] = ()
     deadline: datetime | None = None
     due_warnings: tuple[tuple[float, datetime], ...] = ()
-    warnings_sent: frozenset[float] = frozenset()
+    warnings_sent: SortedSet[float] = frozenset()
     breached_at: datetime | None = None
     met_at: datetime | None = None
     stopped_at: datetime | None = None
@@ -96,7 +97,7 @@ class TicketClocks:
     status: TicketStatus | None = None
     first_reply_at: datetime | None = None
     clocks: Mapping[SlaTarget, Clock] = field(default_factory=dict)
-    processed: frozenset[str] = frozenset()
+    processed: SortedSet[str] = frozenset()
     deferred: tuple[LateInput, ...] = ()
     merged: bool = False
 
