@@ -10,7 +10,7 @@ from bench.profiling import Areas, Matcher
 
 
 def package(file: str) -> str:
-    """py-spy names files from their import root ('pymongo/pool.py', 'intake/handlers.py', 'uuid.py')."""
+    """py-spy names files from their import root ('pymongo/pool.py', 'intake/commands/tickets.py', 'uuid.py')."""
     return file.split("/", 1)[0]
 
 
@@ -34,7 +34,7 @@ _INTAKE_INNERMOST: list[tuple[str, Matcher]] = [
 # Time spent inside (anywhere below) these calls, whatever the innermost frame.
 _INTAKE_INCLUSIVE: list[tuple[str, Matcher]] = [
     ("POST /v1/tickets handler (all of it)", lambda f, fn: fn == "open_ticket" and f == "intake/api/tickets.py"),
-    ("  identify.customer (find or create)", lambda f, fn: fn == "customer" and f == "intake/identify.py"),
+    ("  Customers.resolve (find or create)", lambda f, fn: fn == "resolve" and f == "intake/commands/customers.py"),
     ("  language detection", lambda f, fn: fn == "detect" and f == "intake/language.py"),
     ("  EventStore.read (history reads)", lambda f, fn: fn == "read" and f == "runtime/eventstore.py"),
     ("  EventStore.append (commit insert)", lambda f, fn: fn == "append" and f == "runtime/eventstore.py"),
@@ -77,7 +77,7 @@ _ROUTING_INNERMOST: list[tuple[str, Matcher]] = [
     ("pydantic (validation, dumps)", lambda f, fn: "/pydantic" in path(f)),
     ("routing rules: text folding / words", at("domain/text.py")),
     ("routing domain (board, pick, roster, rules)", under("domain")),
-    ("routing service (handlers, board, store)", under("routing")),
+    ("routing service (subscribers, assigner, store)", under("routing")),
     ("switchboard runtime / events", under("runtime", "events")),
     ("fastapi / starlette / uvicorn", under("fastapi", "starlette", "uvicorn", "h11", "httptools")),
     ("json (stdlib)", under("json")),
@@ -91,14 +91,14 @@ _ROUTING_INNERMOST: list[tuple[str, Matcher]] = [
 _ROUTING_INCLUSIVE: list[tuple[str, Matcher]] = [
     ("consumer batch: EventConsumer._on_batch (all)", at("runtime/consumer.py", "_on_batch")),
     ("  CloudEvents decode (events.codec.decode)", at("events/codec.py", "decode")),
-    ("  Routing.route_opened", at("routing/handlers.py", "route_opened")),
+    ("  Reactions.on_ticket_opened", at("routing/subscribers.py", "on_ticket_opened")),
     ("    rules: route()", at("rules/evaluate.py", "route")),
     ("      subject words (domain/text.words)", at("domain/text.py", "words")),
-    ("    Routing.record (store TicketRouted)", at("routing/handlers.py", "record")),
-    ("    Assigner.submit (publish to the board topic)", at("routing/board.py", "submit")),
-    ("board: Assigner._apply_logged (all)", at("routing/board.py", "_apply_logged")),
+    ("    Reactions.record (store TicketRouted)", at("routing/subscribers.py", "record")),
+    ("    Assigner.submit (publish to the board topic)", at("routing/assigner.py", "submit")),
+    ("board: Assigner._apply_logged (all)", at("routing/assigner.py", "_apply_logged")),
     ("  BoardInput.model_validate_json", lambda f, fn: fn == "model_validate_json" and "/pydantic" in path(f)),
-    ("  Assigner._decide (the domain reaction)", at("routing/board.py", "_decide")),
+    ("  board_inputs.react (the domain reaction)", at("routing/board_inputs.py", "react")),
     ("    on_routed", at("assignment/reactions.py", "on_routed")),
     ("    on_roster_changed / roster_from_document", lambda f, fn: fn in ("on_roster_changed", "roster_from_document")),
     (
@@ -109,7 +109,7 @@ _ROUTING_INCLUSIVE: list[tuple[str, Matcher]] = [
         ),
     ),
     ("    pick / candidates / roster.members", lambda f, fn: fn in ("pick", "candidates", "members")),
-    ("  Assigner._record (store the decision)", at("routing/board.py", "_record")),
+    ("  Assigner._record (store the decision)", at("routing/assigner.py", "_record")),
     ("EventStore.append", at("runtime/eventstore.py", "append")),
     ("EventStore.read", at("runtime/eventstore.py", "read")),
     ("  commit_document / CloudEvents encode", lambda f, fn: fn in ("commit_document", "encode")),

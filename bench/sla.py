@@ -459,9 +459,13 @@ async def seed_window(bench: Bench) -> Window:
     writer = BulkWriter(bench.ends.mongodb_uri, f"{bench.namespace}_sla")
     try:
         await seeder.decide(envelopes)
-        taken = seeder.take(timers=True)
+        taken = await seeder.take(timers=True)
         # check the seeded clocks are what the window needs: governed by bench-window, due at the planned instant
-        wanted = {e.subject: d for e, d in zip(envelopes, deadlines, strict=True)}
+        # (as stored: Mongo keeps datetimes to the millisecond, and the in-memory store copies through BSON)
+        wanted = {
+            e.subject: d.replace(microsecond=d.microsecond // 1000 * 1000)
+            for e, d in zip(envelopes, deadlines, strict=True)
+        }
         wrong = [
             doc["_id"]
             for doc in taken["clocks"]

@@ -8,7 +8,7 @@ import asyncio
 import time
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
 import bson
 from bson.codec_options import CodecOptions
@@ -16,12 +16,13 @@ from switchboard.events import Envelope
 
 # The SLA service's own code: the SLA bench imports it here and nowhere else, so a rename there is a change here.
 from switchboard.runtime.commits import commit_id
+from switchboard.runtime.testing import MemoryDatabase
 from switchboard.sla.app import Sla
 from switchboard.sla.configuration import DEFAULT_POLICIES
 from switchboard.sla.store import TIMER_STEP, SlaStore, bucket, bucket_start
 
 from bench.figures import Json
-from bench.seeding import BulkWriter, MemoryDatabase
+from bench.seeding import BulkWriter
 
 BSON_OPTIONS: CodecOptions[Json] = CodecOptions(tz_aware=True)
 
@@ -57,26 +58,27 @@ class Seeder:
 
     def __init__(self, namespace: str) -> None:
         self.db = MemoryDatabase()
-        self.store = SlaStore(cast(Any, self.db), namespace=namespace)
+        self.store = SlaStore(self.db.as_pymongo(), namespace=namespace)
         self.sla = Sla.over(self.store, relay=HeldRelay())
 
     async def load_configuration(self, service_db: Any) -> None:
         """The service's calendars and policy set, as it stored them."""
         for name in ("calendars", "config", "policy_sets"):
-            for doc in await service_db[name].find().to_list():
-                self.db[name].docs[doc["_id"]] = doc
+            docs = await service_db[name].find().to_list()
+            if docs:
+                await self.db[name].insert_many(docs)
         await self.sla.config.reload()
 
     async def decide(self, envelopes: list[Envelope]) -> None:
         for start in range(0, len(envelopes), 500):  # the consumer's max_records
             await self.sla.subscribers.on_events(envelopes[start : start + 500])
 
-    def take(self, *, timers: bool) -> dict[str, list[Json]]:
+    async def take(self, *, timers: bool) -> dict[str, list[Json]]:
         """The documents written since the last take (timers only when asked: a bucket collects many tickets)."""
         names = ["clocks", "commits"] + (["timers"] if timers else [])
-        taken = {name: list(self.db[name].docs.values()) for name in names}
+        taken = {name: await self.db[name].find({}).to_list() for name in names}
         for name in [*names, "outbox_pending"]:
-            self.db[name].docs.clear()
+            await self.db[name].delete_many({})
         return taken
 
 
@@ -90,8 +92,8 @@ async def seed(
         t = time.monotonic()
         await seeder.decide(envelopes[start : start + chunk])
         deciding += time.monotonic() - t
-        await writer.submit(seeder.take(timers=False))
-    await writer.submit(seeder.take(timers=True))
+        await writer.submit(await seeder.take(timers=False))
+    await writer.submit(await seeder.take(timers=True))
     await writer.drain()
     return deciding, time.monotonic() - started
 
@@ -112,7 +114,7 @@ async def fidelity_check(seeder: Seeder, service_db: Any, envelopes: list[Envelo
     for envelope in envelopes:
         ticket = envelope.subject
         await seeder.decide([envelope])
-        ours = seeder.take(timers=True)
+        ours = await seeder.take(timers=True)
         theirs_clock = await service_db["clocks"].find_one({"_id": ticket})
         same = comparable(ours["clocks"][0]) == comparable(theirs_clock)
         if not same:
