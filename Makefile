@@ -8,7 +8,7 @@ UV := python3 -m uv
 PY := .venv/bin/python
 PYTEST := .venv/bin/pytest
 
-.PHONY: help setup tools provision run test test-unit test-integration test-e2e lint schemas infra-up infra-down bench clean
+.PHONY: help setup tools browser provision run test test-unit test-integration test-e2e lint schemas infra-up infra-down bench clean
 
 help:
 	@echo "make run         start Kafka, FerretDB and the five services in the foreground (Ctrl-C stops)"
@@ -29,6 +29,12 @@ tools:
 	  (apt-get update -qq && apt-get install -y -qq $$missing) || { echo "could not install$$missing" >&2; exit 1; }; fi
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
 
+# Headless Chromium for the supervisor page's browser test; only the test targets need it, not `make run`.
+browser:
+	@command -v chromium >/dev/null || { echo "installing: chromium"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) \
+	  || { echo "could not install chromium" >&2; exit 1; }; }
+
 setup: tools
 	@$(UV) sync --frozen --quiet
 
@@ -38,7 +44,7 @@ provision: setup
 run: provision
 	@$(PY) deploy/local/run.py
 
-test: provision
+test: provision browser
 	@$(PYTEST) -q
 
 test-unit: setup
@@ -47,7 +53,7 @@ test-unit: setup
 test-integration: provision
 	@$(PYTEST) -q -m integration
 
-test-e2e: provision
+test-e2e: provision browser
 	@$(PYTEST) -q -m e2e
 
 lint: setup

@@ -222,7 +222,12 @@ def start_service(service_env: dict[str, str], tmp_path: Path) -> Iterator[Start
 
     def start(name: str, *, env: dict[str, str] | None = None, ready: bool = True) -> ServiceProcess:
         log_path = tmp_path / f"{name}-{len(started)}.log"
-        service = spawn_service(name, service_env | (env or {}), log_path, ready=ready)
+        own = (
+            {"REPORTING_ENGINE_PATH": str(tmp_path / f"reporting-{len(started)}.sqlite3")}
+            if name == "reporting"
+            else {}
+        )
+        service = spawn_service(name, service_env | own | (env or {}), log_path, ready=ready)
         started.append(service)
         return service
 

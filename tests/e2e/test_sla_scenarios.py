@@ -45,11 +45,11 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from pymongo import AsyncMongoClient
 from switchboard.events import Envelope, EventPayload, decode
+from switchboard.events.calendar import BusinessCalendar, calendar_from_dict
 from switchboard.events.tickets import TicketOpened
 from switchboard.events.topics import INTERACTIONS, ROUTING, SLA, TICKETS, Topic
-from switchboard.sla.domain.calendar import BusinessCalendar
 from switchboard.sla.domain.clock import LateInput, Tick, TicketClocks, decide
-from switchboard.sla.domain.config import calendar_from_dict, policy_from_dict
+from switchboard.sla.domain.config import policy_from_dict
 from switchboard.sla.domain.policy import AccountFacts, Policy
 
 from services.sla.tests.scenarios import test_scenarios as pure

@@ -8,9 +8,10 @@ from typing import Any
 import pytest
 from switchboard.events import DecodeError, Envelope, decode, encode, reaction_id
 from switchboard.events.common import Channel
+from switchboard.events.routing import AgentRosterChanged
 from switchboard.events.schemas import generate
 from switchboard.events.tickets import Requester, TicketOpened
-from switchboard.events.topics import ALL, EVENT_TYPES, TICKETS, topic_of
+from switchboard.events.topics import ALL, EVENT_TYPES, ROUTING, TICKETS, topic_of
 
 pytestmark = pytest.mark.unit
 
@@ -87,9 +88,11 @@ def test_newer_optional_fields_from_a_producer_are_tolerated() -> None:
 
 
 def test_every_event_type_is_on_exactly_one_topic_with_a_key() -> None:
-    assert len(EVENT_TYPES) == sum(len(t.events) for t in ALL) == 24
+    assert len(EVENT_TYPES) == sum(len(t.events) for t in ALL) == 25
     assert topic_of(opened()) is TICKETS
     assert TICKETS.key(opened()) == "t-1"
+    entry = AgentRosterChanged(agent_id="ayla", teams=("support",), roster_version=2, changed_at=NOW)
+    assert topic_of(entry) is ROUTING and ROUTING.key(entry) == "ayla"  # keyed by agent, like presence
     assert TICKETS.qualified("test42") == "test42.support.tickets"
 
 

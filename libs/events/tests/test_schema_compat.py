@@ -62,3 +62,23 @@ def test_documentation_changes_are_compatible() -> None:
 def test_breaking_changes_are_caught(mutate: Any, expected: str) -> None:
     problems = breaking_changes(OPENED, changed(mutate))
     assert any(expected in p for p in problems), problems
+
+
+TOPICS = GENERATED["topics.json"]
+
+
+def test_the_topic_index_may_gain_event_types_and_topics() -> None:
+    grown = copy.deepcopy(TOPICS)
+    grown["topics"][0]["events"].append("support.ticket.archived.v1")
+    grown["topics"].append({"name": "support.billing", "description": "d", "events": ["support.invoice.sent.v1"]})
+    assert breaking_changes(TOPICS, grown) == []
+
+
+def test_the_topic_index_may_not_lose_or_move_an_event_type() -> None:
+    moved = copy.deepcopy(TOPICS)
+    opened = moved["topics"][0]["events"].pop(0)
+    moved["topics"][1]["events"].append(opened)
+    gone = copy.deepcopy(TOPICS)
+    gone["topics"].pop()
+    assert breaking_changes(TOPICS, moved) == [f"support.tickets: {opened} no longer on it"]
+    assert breaking_changes(TOPICS, gone) == ["support.feedback: topic removed"]

@@ -28,7 +28,7 @@ def test_anything_but_a_known_bearer_token_is_401(header: str | None) -> None:
 
 
 def test_a_misconfigured_token_list_fails_loudly() -> None:
-    with pytest.raises(ValueError, match="scopes are channel, agent, admin"):
+    with pytest.raises(ValueError, match="scopes are channel, agent, analyst, qa, admin"):
         parse_tokens("x=superuser")
     with pytest.raises(ValueError, match="token=scope"):
         parse_tokens("just-a-token")

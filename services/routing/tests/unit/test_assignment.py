@@ -104,6 +104,7 @@ def test_a_routed_ticket_goes_to_an_online_agent_and_says_how_and_when() -> None
             ticket_id="t-1",
             agent_id="ayse",
             queue_id="billing",
+            team_id="billing-team",  # the queue's team on the roster at the decision
             channel=Channel.EMAIL,
             strategy="least_loaded",
             assigned_at=NOW,

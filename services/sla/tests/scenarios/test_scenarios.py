@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import yaml
 from switchboard.events import EventPayload
+from switchboard.events.calendar import BusinessCalendar, calendar_from_dict
 from switchboard.events.common import Actor, Channel, Priority, TicketStatus
 from switchboard.events.interactions import InteractionKind, InteractionRecorded
 from switchboard.events.routing import TicketRouted
@@ -28,9 +29,8 @@ from switchboard.events.tickets import (
     TicketStatusChanged,
     TicketUpdated,
 )
-from switchboard.sla.domain.calendar import BusinessCalendar
 from switchboard.sla.domain.clock import SlaInput, Tick, TicketClocks, decide, next_due, view
-from switchboard.sla.domain.config import calendar_from_dict, policy_from_dict
+from switchboard.sla.domain.config import policy_from_dict
 from switchboard.sla.domain.policy import AccountFacts, Policy
 
 pytestmark = pytest.mark.unit

@@ -12,12 +12,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import TypeAdapter
 from switchboard.events import EventPayload
+from switchboard.events.calendar import calendar_from_dict
 from switchboard.events.common import Actor, Channel, Priority, TicketStatus
 from switchboard.events.interactions import InteractionKind, InteractionRecorded
 from switchboard.events.sla import SlaBreached, SlaWarning
 from switchboard.events.tickets import TicketReopened, TicketStatusChanged, TicketUpdated
 from switchboard.sla.domain.clock import SlaInput, Tick, TicketClocks, decide, next_due
-from switchboard.sla.domain.config import calendar_from_dict, policy_from_dict
+from switchboard.sla.domain.config import policy_from_dict
 from switchboard.sla.domain.policy import Policy
 
 from tests.factories import ticket_opened

@@ -8,13 +8,13 @@ from typing import Any
 import pytest
 from pydantic import TypeAdapter
 from switchboard.events import EventPayload
+from switchboard.events.calendar import BusinessCalendar, calendar_from_dict
 from switchboard.events.common import Actor, Channel, SlaTarget, TicketStatus
 from switchboard.events.interactions import InteractionKind, InteractionRecorded
 from switchboard.events.sla import SlaClockPaused, SlaClockStarted, SlaMet
 from switchboard.events.tickets import TicketOpened, TicketStatusChanged
-from switchboard.sla.domain.calendar import BusinessCalendar
 from switchboard.sla.domain.clock import ClockState, SlaInput, Tick, TicketClocks, decide, input_key, next_due, view
-from switchboard.sla.domain.config import calendar_from_dict, policy_from_dict
+from switchboard.sla.domain.config import policy_from_dict
 from switchboard.sla.domain.policy import AccountFacts, PolicyError
 
 from tests.factories import ticket_opened

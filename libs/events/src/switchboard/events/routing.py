@@ -1,4 +1,4 @@
-"""Events on `support.routing`: queue, agent and tier decisions (keyed by ticket) and presence (by agent)."""
+"""Events on `support.routing`: queue, agent and tier decisions (keyed by ticket); presence and roster (by agent)."""
 
 from __future__ import annotations
 
@@ -31,6 +31,13 @@ class TicketRouted(EventPayload):
     )
     ticket_id: TicketId = Field(description="Id of the routed ticket.")
     queue_id: QueueId = Field(description="Queue the ticket now waits in.")
+    team_id: str | None = Field(
+        default=None,
+        description=(
+            "Team working that queue on the roster in force at the decision. None when the queue is not on the"
+            " roster (the ticket then waits in the default queue, announced by another TicketRouted)."
+        ),
+    )
     priority: Priority = Field(description="Priority routing settled on.")
     required_skills: tuple[str, ...] = Field(default=(), description="Skills an assignee must have.")
     language: str | None = Field(default=None, description="Language an assignee must speak, if any.")
@@ -56,6 +63,9 @@ class TicketAssigned(EventPayload):
     ticket_id: TicketId = Field(description="Id of the assigned ticket.")
     agent_id: AgentId = Field(description="Agent the ticket is assigned to.")
     queue_id: QueueId = Field(description="Queue it was assigned from.")
+    team_id: str | None = Field(
+        default=None, description="Team working that queue on the roster in force at the decision."
+    )
     channel: Channel = Field(description="Channel whose capacity the assignment uses.")
     strategy: Literal["least_loaded", "round_robin", "manual"] = Field(description="How the agent was picked.")
     assigned_at: datetime = Field(description="When it was assigned (UTC).")
@@ -114,3 +124,28 @@ class AgentPresenceChanged(EventPayload):
     presence: Presence = Field(description="New presence.")
     previous: Presence | None = Field(default=None, description="Presence before the change, if known.")
     changed_at: datetime = Field(description="When the presence changed (UTC).")
+
+
+class AgentRosterChanged(EventPayload):
+    """An agent's entry on the roster changed: joined, left, moved teams, or works other queues or at another tier.
+
+    Keyed by agent id. Announced for each agent whose entry differs between the roster version routing worked to
+    and the one it put in force, so a consumer keeps who works which queues without reading routing's API; the
+    latest event of an agent (highest `roster_version`) is its entry.
+    """
+
+    type: Literal["support.agent.roster_changed.v1"] = Field(
+        default="support.agent.roster_changed.v1", description="Event type discriminator."
+    )
+    agent_id: AgentId = Field(description="Id of the agent.")
+    name: str | None = Field(
+        default=None, max_length=256, description="Display name on the roster (the last one if removed)."
+    )
+    teams: tuple[str, ...] = Field(default=(), description="Teams the agent belongs to, sorted; empty when removed.")
+    queues: tuple[str, ...] = Field(
+        default=(), description="Queues the agent works through those teams, sorted; empty when removed."
+    )
+    tier: Tier | None = Field(default=None, description="The agent's support tier; None when removed.")
+    removed: bool = Field(default=False, description="True when the agent is no longer on the roster.")
+    roster_version: int = Field(ge=1, description="The roster version this entry is on.")
+    changed_at: datetime = Field(description="When that roster version was put in force (UTC).")

@@ -1,7 +1,8 @@
 """JSON Schemas of the catalogue, and the compatibility rule that guards the committed ones.
 
 Within a version only optional fields may be added; removing a field, adding a required one or
-changing a field's type, format or allowed values needs a new `.v2` event type instead.
+changing a field's type, format or allowed values needs a new `.v2` event type instead. The topic index may
+gain topics and event types (that is how a `.v2` arrives), never lose one, nor move one to another topic.
 """
 
 from __future__ import annotations
@@ -60,7 +61,23 @@ def write(directory: Path = SCHEMA_DIR) -> list[Path]:
 
 def breaking_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     """What a consumer built against `old` would trip over in `new`; empty when compatible."""
+    if "topics" in old and "topics" in new:
+        return _topic_changes(old["topics"], new["topics"])
     return _compare(_resolve(old, old), _resolve(new, new), "")
+
+
+def _topic_changes(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[str]:
+    """A subscriber reads a topic for the event types it carries: each must stay on it."""
+    carried = {topic["name"]: set(topic["events"]) for topic in new}
+    problems = []
+    for topic in old:
+        if topic["name"] not in carried:
+            problems.append(f"{topic['name']}: topic removed")
+            continue
+        problems += [
+            f"{topic['name']}: {t} no longer on it" for t in topic["events"] if t not in carried[topic["name"]]
+        ]
+    return problems
 
 
 def _resolve(node: Any, root: dict[str, Any]) -> Any:

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field
 
 from ._model import EventPayload
+from .calendar.spec import CalendarSpec
 from .common import SlaTarget, TicketId
 
 
@@ -28,6 +29,14 @@ class SlaClockStarted(_ClockEvent):
     business_time: bool = Field(description="True when the target counts business hours only.")
     started_at: datetime = Field(description="When the clock started (UTC).")
     deadline: datetime = Field(description="When the target will be breached if nothing happens (UTC).")
+    calendar: CalendarSpec | None = Field(
+        default=None,
+        description=(
+            "The business calendar the clock counts on, as it stood when the deadline was set, so that others count"
+            " business time on the same hours (`switchboard.events.calendar.calendar_of`). None when the target"
+            " counts calendar time."
+        ),
+    )
 
 
 class SlaClockPaused(_ClockEvent):
@@ -48,6 +57,13 @@ class SlaClockResumed(_ClockEvent):
     )
     resumed_at: datetime = Field(description="When it resumed (UTC).")
     deadline: datetime = Field(description="The new deadline (UTC).")
+    calendar: CalendarSpec | None = Field(
+        default=None,
+        description=(
+            "The business calendar the new deadline was counted on (it may have been edited since the clock"
+            " started). None when the target counts calendar time."
+        ),
+    )
 
 
 class SlaWarning(_ClockEvent):

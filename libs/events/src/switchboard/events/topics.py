@@ -12,6 +12,7 @@ from .feedback import FollowUpRequested, QaReviewSubmitted, SurveyAnswered, Surv
 from .interactions import InteractionRecorded
 from .routing import (
     AgentPresenceChanged,
+    AgentRosterChanged,
     TicketAssigned,
     TicketEscalated,
     TicketHandedOff,
@@ -51,7 +52,8 @@ def _ticket_key(event: Any) -> str:
 
 
 def _routing_key(event: Any) -> str:
-    return str(event.agent_id) if isinstance(event, AgentPresenceChanged) else str(event.ticket_id)
+    by_agent = isinstance(event, AgentPresenceChanged | AgentRosterChanged)
+    return str(event.agent_id) if by_agent else str(event.ticket_id)
 
 
 def _customer_key(event: Any) -> str:
@@ -78,8 +80,17 @@ CUSTOMERS = Topic(
 )
 ROUTING = Topic(
     "support.routing",
-    "Routing, assignment, escalation and hand-off (keyed by ticket id); agent presence (by agent id).",
-    (TicketRouted, TicketAssigned, TicketUnassigned, TicketEscalated, TicketHandedOff, AgentPresenceChanged),
+    "Routing, assignment, escalation and hand-off (keyed by ticket id); agent presence and roster entries (by agent"
+    " id).",
+    (
+        TicketRouted,
+        TicketAssigned,
+        TicketUnassigned,
+        TicketEscalated,
+        TicketHandedOff,
+        AgentPresenceChanged,
+        AgentRosterChanged,
+    ),
     _routing_key,
 )
 SLA = Topic(

@@ -1,4 +1,5 @@
-"""Bearer tokens with scopes: `channel` (webhooks), `agent` (desk work), `admin` (everything).
+"""Bearer tokens with scopes: `channel` (webhooks), `agent` (desk work), `analyst` (every read model, for leads and
+analysts), `qa` (quality reviews), `admin` (everything).
 
 `SWITCHBOARD_API_TOKENS` lists them as 'token=scope+scope'; an agent's own desk token may name its agent,
 'token=agent:ayla', which is what lets it set that agent's presence and no one else's.
@@ -25,6 +26,8 @@ class Scope(StrEnum):
 
     CHANNEL = "channel"
     AGENT = "agent"
+    ANALYST = "analyst"
+    QA = "qa"
     ADMIN = "admin"
 
 
@@ -96,7 +99,7 @@ def parse_tokens(spec: str) -> dict[str, frozenset[Scope]]:
         try:
             tokens[token] = frozenset(Scope(s.split(":", 1)[0]) for s in scopes.split("+"))
         except ValueError as exc:
-            raise ValueError(f"SWITCHBOARD_API_TOKENS: {exc}; scopes are channel, agent, admin") from None
+            raise ValueError(f"SWITCHBOARD_API_TOKENS: {exc}; scopes are {', '.join(Scope)}") from None
     return tokens
 
 

@@ -1,4 +1,12 @@
-"""`python -m switchboard.reporting` starts the reporting service."""
+"""`python -m switchboard.reporting` starts the service; `... rebuild` and `... reconcile` fold the log afresh.
+
+`rebuild` writes a new projection version and switches readers to it; `reconcile` diffs a fresh fold with
+the live projections and exits 1 when they differ. Both print a JSON report.
+"""
+
+import asyncio
+import json
+import sys
 
 from switchboard.runtime.service import serve
 
@@ -8,7 +16,20 @@ from .settings import ReportingSettings
 
 def main() -> None:
     settings = ReportingSettings()
-    serve(create_app(settings), settings, service=SERVICE)
+    command = sys.argv[1] if len(sys.argv) > 1 else "serve"
+    if command == "serve":
+        serve(create_app(settings), settings, service=SERVICE)
+        return
+    from .maintenance import rebuild, reconcile
+
+    if command == "rebuild":
+        print(json.dumps(asyncio.run(rebuild(settings)), indent=2))
+    elif command == "reconcile":
+        report = asyncio.run(reconcile(settings))
+        print(json.dumps(report, indent=2))
+        sys.exit(1 if report["differences"] else 0)
+    else:
+        sys.exit(f"usage: python -m switchboard.reporting [serve|rebuild|reconcile]; not {command!r}")
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ from .domain.assignment import (
     on_routed,
 )
 from .domain.roster import Roster
+from .domain.roster_changes import roster_changes
 
 
 class BoardInput(BaseModel):
@@ -73,8 +74,11 @@ class Decision(NamedTuple):
 def react(board: Board, item: BoardInput, roster: Roster | None = None) -> tuple[Board, list[Decision]]:
     """The board after `item`, and the decisions to store in order (`roster`: the version a roster input names).
 
-    A new ticket's routing decision comes first, stored whatever the board makes of it: routing has decided.
+    A new ticket's routing decision comes first, stored whatever the board makes of it: routing has decided; it
+    names the team working its queue on the board's roster. A roster version announces every agent whose entry
+    it changes (ids from the version and the agent), before what it does to tickets.
     """
+    entries = _roster_entries(board, item, roster)
     decided: list[tuple[str, EventPayload]] = []
     if item.kind == "presence" and item.agent_id is not None and item.presence is not None:
         previous = board.seats.get(item.agent_id)
@@ -101,9 +105,10 @@ def react(board: Board, item: BoardInput, roster: Roster | None = None) -> tuple
         for index, (subject, event) in enumerate(decided)
     ]
     if item.routed is not None:
+        team = board.roster.team_of(item.routed.queue_id)
         routed = Decision(
             item.routed.ticket_id,
-            item.routed,
+            item.routed.model_copy(update={"team_id": team}),
             reaction_id(item.id, "routed"),
             item.time,
             item.id,
@@ -112,7 +117,18 @@ def react(board: Board, item: BoardInput, roster: Roster | None = None) -> tuple
             opens=True,
         )
         decisions.insert(0, routed)
-    return board, decisions
+    return board, entries + decisions
+
+
+def _roster_entries(board: Board, item: BoardInput, roster: Roster | None) -> list[Decision]:
+    """An `AgentRosterChanged` per agent whose entry differs between the board's roster and the version applied."""
+    if item.kind != "roster" or roster is None or item.roster_version is None:
+        return []
+    changes = roster_changes(board.roster, roster, version=item.roster_version, at=item.time)
+    return [
+        Decision(change.agent_id, change, reaction_id(item.id, f"roster/{change.agent_id}"), item.time, item.id)
+        for change in changes
+    ]
 
 
 def _decide(board: Board, item: BoardInput, roster: Roster | None) -> tuple[Board, Sequence[AssignmentDecision]]:

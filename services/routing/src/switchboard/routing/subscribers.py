@@ -118,7 +118,9 @@ class Reactions:
         )
         if facts.key_account:
             # Its escalation follows at once and must come after its routing in the ticket's history, so
-            # routing is stored here first, not by the board.
+            # routing is stored here first, not by the board (which names the queue's team for everyone else).
+            roster = await self.store.roster()
+            routed = routed.model_copy(update={"team_id": roster.team_of(decision.queue) if roster else None})
             await asyncio.gather(
                 self.store.remember_ticket(opened.ticket_id, remembered),
                 self.record(opened.ticket_id, routed, reaction_id(envelope.id, "routed"), envelope, new_subject=True),

@@ -7,12 +7,12 @@
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, HTTPException, status
+from switchboard.events.calendar import CalendarError
 from switchboard.runtime.auth import Principal, Scope, TokenAuth
 from switchboard.runtime.conflicts import ConcurrencyConflict
 
 from .clocks import UnknownTicket
 from .commands import Commands
-from .domain.calendar import CalendarError
 from .domain.policy import PolicyError
 
 

@@ -10,13 +10,13 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from switchboard.events.calendar import CalendarError, calendar_from_dict
 from switchboard.runtime.jsonable import jsonable
 
 from .clocks import Clocks, wall_clock
 from .configuration import Configuration
-from .domain.calendar import CalendarError
 from .domain.clock import view
-from .domain.config import calendar_from_dict, revise_policy_set
+from .domain.config import revise_policy_set
 from .store import SlaStore
 
 Document = dict[str, Any]

@@ -10,10 +10,10 @@ import contextlib
 import time
 from typing import Any
 
+from switchboard.events.calendar import BusinessCalendar, calendar_from_dict
 from switchboard.runtime.conflicts import ConcurrencyConflict
 
-from .domain.calendar import BusinessCalendar
-from .domain.config import calendar_from_dict, policy_from_dict
+from .domain.config import policy_from_dict
 from .domain.policy import Policy
 from .store import SlaStore
 
@@ -59,7 +59,7 @@ class Configuration:
         self._checked = time.monotonic()
         version, policies = await self._store.policy_set()
         specs = await self._store.calendar_specs()
-        self.calendars = {cid: calendar_from_dict(spec) for cid, spec in specs.items()}
+        self.calendars = {cid: calendar_from_dict(spec, calendar_id=cid) for cid, spec in specs.items()}
         if version != self.version:
             self.policies = [policy_from_dict(p) for p in policies]
             self.version = version

@@ -158,6 +158,11 @@ class Roster:
             raise RosterError([_unknown("team", team_id, self.teams)])
         return self.teams[team_id]
 
+    def team_of(self, queue_id: str) -> str | None:
+        """The team working the queue; None for a queue not on the roster."""
+        queue = self.queues.get(queue_id)
+        return queue.team_id if queue is not None else None
+
     def members(self, team_id: str) -> tuple[Agent, ...]:
         """The team's agents in id order."""
         return self._members.get(team_id, ())

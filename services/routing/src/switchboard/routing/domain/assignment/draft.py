@@ -66,6 +66,7 @@ class Draft:
                 ticket_id=ticket_id,
                 agent_id=agent_id,
                 queue_id=slot.ticket.queue_id,
+                team_id=self.roster.team_of(slot.ticket.queue_id),
                 channel=slot.ticket.channel,
                 strategy=strategy,
                 assigned_at=now,
@@ -91,6 +92,7 @@ class Draft:
             TicketRouted(
                 ticket_id=ticket.ticket_id,
                 queue_id=ticket.queue_id,
+                team_id=self.roster.team_of(ticket.queue_id),
                 priority=ticket.priority,
                 required_skills=skills_to_wire(ticket.skills),
                 language=ticket.language,

@@ -7,12 +7,12 @@ from dataclasses import replace
 from datetime import datetime
 
 from switchboard.events import EventPayload
+from switchboard.events.calendar import ALWAYS_OPEN, BusinessCalendar
 from switchboard.events.common import SlaTarget
 from switchboard.events.interactions import InteractionRecorded
 from switchboard.events.routing import TicketRouted
 from switchboard.events.tickets import TicketMerged, TicketReopened, TicketStatusChanged, TicketUpdated
 
-from ..calendar import ALWAYS_OPEN, BusinessCalendar
 from ..policy import Policy, PolicyError
 from . import timer
 from .state import Clock, LateInput, TicketClocks

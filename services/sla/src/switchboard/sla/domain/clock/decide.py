@@ -15,13 +15,12 @@ from dataclasses import replace
 from datetime import datetime
 
 from switchboard.events import EventPayload
+from switchboard.events.calendar import BusinessCalendar, utc
 from switchboard.events.common import SlaTarget, TicketStatus
 from switchboard.events.interactions import InteractionRecorded
 from switchboard.events.routing import TicketRouted
 from switchboard.events.tickets import TicketMerged, TicketOpened, TicketReopened, TicketStatusChanged, TicketUpdated
 
-from ..calendar import BusinessCalendar
-from ..calendar.arithmetic import utc
 from ..policy import STOPPING, AccountFacts, Policy, ReopenRule, TicketFacts, select_policy
 from . import timer
 from .common import calendar_for, catch_up, clock_calendar, ordered, stamp_of, time_of, with_clock

@@ -11,10 +11,10 @@ from datetime import datetime, timedelta
 from typing import TypedDict
 
 from switchboard.events import EventPayload
+from switchboard.events.calendar import BusinessCalendar, CalendarSpec, add_business_time, business_time_between
 from switchboard.events.common import SlaTarget
 from switchboard.events.sla import SlaBreached, SlaClockPaused, SlaClockResumed, SlaClockStarted, SlaMet, SlaWarning
 
-from ..calendar import BusinessCalendar, add_business_time, business_time_between
 from ..policy import TargetSpec
 from .state import Clock, ClockState
 
@@ -48,7 +48,7 @@ def start(
 ) -> tuple[Clock, Emitted]:
     """A new running clock from `at`, announced with its deadline."""
     clock = schedule(Clock(target, spec.minutes, spec.business_time, at, warning_fractions=fractions), cal)
-    return clock, [(at, _started(clock, stamp))]
+    return clock, [(at, _started(clock, stamp, cal))]
 
 
 def schedule(clock: Clock, cal: BusinessCalendar) -> Clock:
@@ -113,7 +113,10 @@ def resume(clock: Clock, at: datetime, cal: BusinessCalendar, stamp: Stamp) -> t
         return resumed, []
     resumed = schedule(resumed, cal)
     assert resumed.deadline is not None  # a running clock always has one
-    return resumed, [(at, SlaClockResumed(**stamp.fields(clock.target), resumed_at=at, deadline=resumed.deadline))]
+    resumed_event = SlaClockResumed(
+        **stamp.fields(clock.target), resumed_at=at, deadline=resumed.deadline, calendar=_spec(resumed, cal)
+    )
+    return resumed, [(at, resumed_event)]
 
 
 def stop(clock: Clock, at: datetime, cal: BusinessCalendar, stamp: Stamp) -> tuple[Clock, Emitted]:
@@ -141,7 +144,10 @@ def reopen(clock: Clock, at: datetime, cal: BusinessCalendar, stamp: Stamp) -> t
         return carried, []
     carried = schedule(replace(carried, state=ClockState.RUNNING), cal)
     assert carried.deadline is not None
-    return carried, [(at, SlaClockResumed(**stamp.fields(clock.target), resumed_at=at, deadline=carried.deadline))]
+    resumed_event = SlaClockResumed(
+        **stamp.fields(clock.target), resumed_at=at, deadline=carried.deadline, calendar=_spec(carried, cal)
+    )
+    return carried, [(at, resumed_event)]
 
 
 def retarget(
@@ -155,7 +161,7 @@ def retarget(
     )
     if changed.paused_since is not None:
         return changed, []
-    return changed, [(changed.started_at, _started(changed, stamp))]
+    return changed, [(changed.started_at, _started(changed, stamp, cal))]
 
 
 def cancel(clock: Clock, at: datetime) -> Clock:
@@ -185,7 +191,7 @@ def _with_pause(clock: Clock, begin: datetime, end: datetime) -> tuple[tuple[dat
     return (*clock.pauses, (begin, end)) if end > begin else clock.pauses
 
 
-def _started(clock: Clock, stamp: Stamp) -> SlaClockStarted:
+def _started(clock: Clock, stamp: Stamp, cal: BusinessCalendar) -> SlaClockStarted:
     assert clock.deadline is not None
     return SlaClockStarted(
         **stamp.fields(clock.target),
@@ -193,4 +199,10 @@ def _started(clock: Clock, stamp: Stamp) -> SlaClockStarted:
         business_time=clock.business_time,
         started_at=clock.started_at,
         deadline=clock.deadline,
+        calendar=_spec(clock, cal),
     )
+
+
+def _spec(clock: Clock, cal: BusinessCalendar) -> CalendarSpec | None:
+    """The calendar a clock's deadline was counted on, for its events: none for calendar time (every minute)."""
+    return cal.spec if clock.business_time else None

@@ -6,10 +6,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from switchboard.events.calendar import BusinessCalendar, utc
 from switchboard.events.common import SlaTarget
 
-from ..calendar import BusinessCalendar
-from ..calendar.arithmetic import utc
 from .common import calendar_for, catch_up
 from .state import ClockState, TicketClocks
 from .timer import used

@@ -6,7 +6,7 @@ import time as stopwatch
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
-from switchboard.sla.domain.calendar import (
+from switchboard.events.calendar import (
     ALWAYS_OPEN,
     BusinessCalendar,
     CalendarError,
@@ -14,9 +14,9 @@ from switchboard.sla.domain.calendar import (
     Shift,
     add_business_minutes,
     business_minutes_between,
+    calendar_from_dict,
     open_intervals,
 )
-from switchboard.sla.domain.config import calendar_from_dict
 
 pytestmark = pytest.mark.unit
 

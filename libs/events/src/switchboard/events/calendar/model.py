@@ -11,7 +11,8 @@ What counts as business time, in local wall-clock terms of the calendar's zone:
   that date, as Zammad's calendars and RT's Business::Hours count them). Two holidays in a row close the
   night between them too. (An override does not beat a holiday: to open on a holiday, drop the holiday.)
 
-How those local times become UTC across DST is in `zones.py`.
+How those local times become UTC across DST is in `zones.py`; the text format that describes a calendar is in
+`parse.py`, and the same description as event data in `spec.py`.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from functools import cached_property
 from itertools import pairwise
 from typing import TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from .spec import CalendarSpec
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 _DAY_US = 86_400_000_000
@@ -122,12 +125,17 @@ class BusinessCalendar:
 
     `weekly` maps a weekday (0 = Monday .. 6 = Sunday) to its shifts; missing days are closed. `overrides` maps a
     local date to the shifts that replace that day's weekly hours (an empty tuple closes it).
+
+    `spec` is the description the calendar was read from, when it was read from a stored one under an id: SLA's
+    events carry it, so that whoever counts business time after SLA counts on the very same calendar. It takes
+    no part in comparisons: two calendars with the same hours are equal, whatever they were read from.
     """
 
     time_zone: str
     weekly: Mapping[int, tuple[Shift, ...]]
     holidays: tuple[Holiday, ...] = ()
     overrides: Mapping[date, tuple[Shift, ...]] = field(default_factory=dict)
+    spec: CalendarSpec | None = field(default=None, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         def tuples(mapping: Mapping[_K, tuple[Shift, ...]]) -> dict[_K, tuple[Shift, ...]]:

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from switchboard.sla.domain.calendar import (
+from switchboard.events.calendar import (
     ALWAYS_OPEN,
     BusinessCalendar,
     Holiday,
