@@ -87,3 +87,42 @@ def test_any_interleaving_and_duplication_folds_the_same(rnd: Any, duplicates: i
     for _ in range(duplicates):
         shuffled.insert(rnd.randrange(len(shuffled) + 1), rnd.choice(events))
     assert fold(shuffled) == expected
+
+
+def test_business_minutes_use_the_calendar_the_sla_clock_carried() -> None:
+    """Opened Friday 17:00 Istanbul, first reply Monday 10:00: one business hour on Friday, one on Monday."""
+    from datetime import UTC, datetime
+
+    from switchboard.events.calendar import CalendarSpec
+    from switchboard.events.common import SlaTarget
+    from switchboard.events.sla import SlaClockStarted
+    from switchboard.reporting.business import business_minutes
+
+    from services.reporting.tests.fixtures import message, wrap
+    from tests.factories import ticket_opened
+
+    friday_5pm = datetime(2026, 11, 6, 14, 0, tzinfo=UTC)  # 17:00 in Europe/Istanbul (UTC+3)
+    monday_10am = datetime(2026, 11, 9, 7, 0, tzinfo=UTC)
+    spec = CalendarSpec(id="istanbul", time_zone="Europe/Istanbul", weekly={"mon-fri": ("09:00-18:00",)})
+    started = SlaClockStarted(
+        ticket_id="t-b",
+        target=SlaTarget.FIRST_RESPONSE,
+        policy_id="p",
+        policy_version=1,
+        target_minutes=240,
+        business_time=True,
+        started_at=friday_5pm,
+        deadline=monday_10am,
+        calendar=spec,
+    )
+    reply = message("t-b", 0, who="ayla").model_copy(update={"time": monday_10am})
+    reply = reply.model_copy(update={"data": reply.data.model_copy(update={"occurred_at": monday_10am})})
+    events = [wrap(ticket_opened("t-b", friday_5pm), "t-b", friday_5pm, 1), wrap(started, "t-b", friday_5pm), reply]
+    records: list[Record] = []
+    for e in events:
+        record = record_of(e)
+        assert record is not None
+        add(records, record)
+    view = derive("t-b", records, business=business_minutes)
+    assert view is not None
+    assert view["first_reply_minutes"] == {"calendar": 3 * 24 * 60 - 7 * 60, "business": 120.0}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,6 +60,10 @@ class Engine:
         self.conn = conn
         self._business = business
         self._seq = 0
+        # The feed folds in a worker thread and the publisher forgets published changes in another: writes to
+        # the one writing connection take turns, and reads go through connections of their own (`reader`).
+        self._writing = threading.Lock()
+        self._snapshots: sqlite3.Connection | None = None
 
     @classmethod
     def open(cls, path: str | Path, *, business: BusinessMinutes, durable: bool = True) -> Engine:
@@ -100,6 +105,12 @@ class Engine:
                 continue
             kind = "agent" if record[4] in AGENT_KINDS else "ticket"
             by_subject.setdefault((kind, envelope.subject), []).append(record)
+        with self._writing:
+            return self._apply(batch, by_subject)
+
+    def _apply(
+        self, batch: Sequence[tuple[Position, Envelope | None]], by_subject: dict[tuple[str, str], list[Record]]
+    ) -> int:
         self.conn.execute("BEGIN IMMEDIATE")
         try:
             changed = self._fold(by_subject)
@@ -214,12 +225,42 @@ class Engine:
         rows = self.conn.execute("SELECT collection, id, seq FROM dirty ORDER BY seq LIMIT ?", (limit,))
         return [(str(c), str(i), int(n)) for c, i, n in rows]
 
+    def changes(self, limit: int) -> Changes:
+        """Up to `limit` changed documents and the offsets they reflect, read in one snapshot, so the offsets a
+        publisher records never claim a batch whose changes it did not see."""
+        if self._snapshots is None:
+            self._snapshots = self.reader()
+        conn = self._snapshots
+        conn.execute("BEGIN")
+        try:
+            offsets = {(r[0], r[1]): r[2] for r in conn.execute("SELECT topic, partition, next FROM offsets")}
+            rows = conn.execute("SELECT collection, id, seq FROM dirty ORDER BY seq LIMIT ?", (limit,)).fetchall()
+            dirty = [(str(c), str(i), int(n)) for c, i, n in rows]
+            documents: dict[tuple[str, str], dict[str, Any] | None] = {}
+            for collection, doc_id, _ in dirty:
+                row = conn.execute(
+                    _ONE[collection if collection in _ONE else "aggregate"],
+                    ((doc_id,) if collection in _ONE else (collection, doc_id)),
+                ).fetchone()
+                documents[(collection, doc_id)] = json.loads(row[0]) if row and row[0] else None
+        finally:
+            conn.execute("COMMIT")
+        return Changes(offsets, dirty, documents)
+
     def clean(self, published: Sequence[tuple[str, str, int]]) -> None:
         """Forget published changes, unless the document changed again since it was read."""
+        with self._writing:
+            self._clean(published)
+
+    def _clean(self, published: Sequence[tuple[str, str, int]]) -> None:
         self.conn.executemany("DELETE FROM dirty WHERE collection=? AND id=? AND seq=?", published)
 
     def mark_all(self) -> None:
         """Everything is to be published again (a new publisher, or a new projection version)."""
+        with self._writing:
+            self._mark_all()
+
+    def _mark_all(self) -> None:
         self.conn.execute("BEGIN IMMEDIATE")
         for collection, sql in (
             ("tickets", "SELECT id FROM ticket_state WHERE view IS NOT NULL"),
@@ -230,6 +271,22 @@ class Engine:
         for collection, doc_id in self.conn.execute("SELECT collection, id FROM aggregates").fetchall():
             self._mark(collection, doc_id)
         self.conn.execute("COMMIT")
+
+
+_ONE = {
+    "tickets": "SELECT view FROM ticket_state WHERE id = ?",
+    "agents": "SELECT view FROM agents WHERE id = ?",
+    "aggregate": "SELECT doc FROM aggregates WHERE collection = ? AND id = ?",
+}
+
+
+@dataclass(frozen=True)
+class Changes:
+    """What a publishing pass sends: offsets, the changes (collection, id, seq) and each document (None: gone)."""
+
+    offsets: dict[tuple[str, int], int]
+    dirty: list[tuple[str, str, int]]
+    documents: dict[tuple[str, str], dict[str, Any] | None]
 
 
 def _dump(c: Contributions) -> str:

@@ -44,29 +44,25 @@ async def active_version(db: AsyncDatabase[dict[str, Any]]) -> int:
 async def publish_dirty(engine: Engine, db: AsyncDatabase[dict[str, Any]], *, version: int, limit: int = 2000) -> int:
     """One pass: publish up to `limit` changed documents; returns how many."""
     started = time.perf_counter()
-    dirty = await asyncio.to_thread(engine.dirty, limit)
-    if not dirty:
+    changes = await asyncio.to_thread(engine.changes, limit)
+    if not changes.dirty:
         return 0
-    by_collection: dict[str, list[tuple[str, int]]] = defaultdict(list)
-    for collection, doc_id, seq in dirty:
-        by_collection[collection].append((doc_id, seq))
-    offsets = await asyncio.to_thread(engine.offsets)
-    for collection, items in by_collection.items():
-        ids = [doc_id for doc_id, _ in items]
-        docs = dict(await asyncio.to_thread(_read, engine, collection, ids))
+    by_collection: dict[str, list[str]] = defaultdict(list)
+    for collection, doc_id, _ in changes.dirty:
+        by_collection[collection].append(doc_id)
+    for collection, ids in by_collection.items():
         target = db[collection_name(collection, version)]
         operations = []
-        deletes = []
-        for doc_id, _ in items:
-            doc = docs.get(doc_id)
+        for doc_id in ids:
+            doc = changes.documents[(collection, doc_id)]
             if doc is None:
-                deletes.append(doc_id)
+                await target.delete_one({"_id": doc_id})
             else:
                 operations.append(ReplaceOne({"_id": doc_id}, mongo_document(collection, doc_id, doc), upsert=True))
         for start in range(0, len(operations), BATCH):
             await target.bulk_write(operations[start : start + BATCH], ordered=False)
-        for doc_id in deletes:
-            await target.delete_one({"_id": doc_id})
+    offsets = changes.offsets
+    dirty = changes.dirty
     await db["projections"].replace_one(
         {"_id": f"v{version}"},
         {
@@ -86,10 +82,6 @@ def offsets_document(offsets: dict[tuple[str, int], int]) -> dict[str, int]:
     """`<topic label>:<partition>` -> next offset: the store refuses dots in keys (FerretDB), and the namespace is
     the database's already."""
     return {f"{topic.rsplit('.', 1)[-1]}:{p}": n for (topic, p), n in sorted(offsets.items())}
-
-
-def _read(engine: Engine, collection: str, ids: list[str]) -> list[tuple[str, dict[str, Any] | None]]:
-    return list(engine.documents(collection, ids))
 
 
 class Publisher:
