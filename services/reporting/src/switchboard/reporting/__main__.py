@@ -20,7 +20,11 @@ def main() -> None:
     if command == "serve":
         serve(create_app(settings), settings, service=SERVICE)
         return
+    from switchboard.runtime.logging import configure_logging
+
     from .maintenance import rebuild, reconcile
+
+    configure_logging(service=f"{SERVICE}-{command}", level=settings.log_level, json=settings.log_json)
 
     if command == "rebuild":
         print(json.dumps(asyncio.run(rebuild(settings)), indent=2))

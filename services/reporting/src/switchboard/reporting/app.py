@@ -16,6 +16,7 @@ from switchboard.runtime.service import Runtime
 from .api.analytics import analytics_router
 from .api.supervisor import supervisor_router
 from .api.ticket import ticket_router
+from .api.worklist import worklist_router
 from .business import business_minutes
 from .engine import Engine
 from .feed import Feed
@@ -49,6 +50,7 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
         return frozenset(view.get("queues", ()))
 
     routers = [
+        worklist_router(engine_provider=readers, auth=auth, agent_queues=agent_queues),
         ticket_router(conn_provider=readers, auth=auth, agent_queues=agent_queues),
         analytics_router(conn_provider=readers, auth=auth),
         supervisor_router(conn_provider=readers, auth=auth),

@@ -6,8 +6,6 @@ used by this thread only. The body is assembled from the rows' stored JSON (`Pag
 validated or serialised per request; the response model below is what the items are, for the docs.
 """
 
-from __future__ import annotations
-
 import sqlite3
 from collections.abc import Callable
 from typing import Annotated, Literal
@@ -16,7 +14,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Response, status
 from pydantic import BaseModel, Field
 from switchboard.runtime.auth import Principal, Scope, TokenAuth
 
-from ..worklist import MAX_LIMIT, Counts, QueryError, Sort, WorklistQuery, query
+from ..worklist import MAX_LIMIT, QueryCache, QueryError, Sort, WorklistQuery, query
 
 
 class WorklistItem(BaseModel):
@@ -60,7 +58,7 @@ def worklist_router(
 ) -> APIRouter:
     router = APIRouter(prefix="/v1/tickets", tags=["tickets"])
     Agent = Annotated[Principal, Depends(auth.require(Scope.AGENT))]
-    counts = Counts()
+    cache = QueryCache()
 
     @router.get(
         "",
@@ -106,7 +104,7 @@ def worklist_router(
                 opened_from=opened_from, opened_to=opened_to, updated_from=updated_from, updated_to=updated_to,
                 q=q, sort=sort, order=order, limit=limit, cursor=cursor, count=count,
             )  # fmt: skip
-            page = query(engine_provider(), wanted, visible_queues=visible, agent_id=agent_id, counts=counts)
+            page = query(engine_provider(), wanted, visible_queues=visible, agent_id=agent_id, cache=cache)
         except QueryError as exc:
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from None
         return Response(page.json_bytes(), media_type="application/json")

@@ -1,7 +1,8 @@
 """The worklist (`GET /v1/tickets`): its table in the engine's SQLite file and its queries; no Kafka, no Mongo."""
 
 from .model import MAX_LIMIT, UNASSIGNED, Page, QueryError, Sort, WorklistQuery
-from .query import Counts, query
+from .cache import QueryCache
+from .query import query
 from .schema import COLUMNS, INDEX_COLUMNS, INDEXES, UPSERT, ddl, delete, row_of, upsert
 
 __all__ = [
@@ -11,8 +12,8 @@ __all__ = [
     "MAX_LIMIT",
     "UNASSIGNED",
     "UPSERT",
-    "Counts",
     "Page",
+    "QueryCache",
     "QueryError",
     "Sort",
     "WorklistQuery",

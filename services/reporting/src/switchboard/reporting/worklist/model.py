@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from typing import Literal
 
@@ -94,7 +94,10 @@ class WorklistQuery:
             raise QueryError("order must be asc or desc")
 
     def fingerprint(self) -> str:
-        return fingerprint({k: v for k, v in asdict(self).items() if k not in ("cursor", "count", "limit")})
+        return fingerprint([getattr(self, name) for name in _PRINTED])
+
+
+_PRINTED = tuple(f.name for f in fields(WorklistQuery) if f.name not in ("cursor", "count", "limit"))
 
 
 def _check_values(name: str, values: tuple[str, ...], allowed: frozenset[str]) -> None:

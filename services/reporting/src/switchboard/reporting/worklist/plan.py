@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from .cache import QueryCache
 from .schema import INDEX_COLUMNS
 
 PROBE_CAP = 2000
@@ -70,9 +71,19 @@ class Plan:
         return sql, params
 
 
-def _count(cur: sqlite3.Cursor, term: Term, total: int) -> float:
+def _count(cur: sqlite3.Cursor, term: Term, total: int, cache: QueryCache | None) -> float:
     """The term's rows, counted up to the cap; past it, extrapolated from how far into the table the capped
     count reached (ids ascending), else the term's guess."""
+    assert term.probe is not None
+    if cache is not None and (known := cache.estimate(term.probe)) is not None:
+        return known
+    rows = _probe(cur, term, total)
+    if cache is not None:
+        cache.keep_estimate(term.probe, rows)
+    return rows
+
+
+def _probe(cur: sqlite3.Cursor, term: Term, total: int) -> float:
     assert term.probe is not None
     sql, params = term.probe
     found, last = cur.execute(f"SELECT count(*), max(x) FROM ({sql} LIMIT {PROBE_CAP})", params).fetchone()
@@ -91,10 +102,11 @@ class Estimates:
     rows: tuple[float, ...]
 
 
-def estimate(cur: sqlite3.Cursor, terms: Sequence[Term]) -> Estimates:
+def estimate(cur: sqlite3.Cursor, terms: Sequence[Term], cache: QueryCache | None = None) -> Estimates:
     total = max(1, int(cur.execute("SELECT coalesce(max(n), 0) FROM tickets").fetchone()[0]))
     rows = [
-        min(1.0, term.guess * term.values) * total if term.probe is None else _count(cur, term, total) for term in terms
+        min(1.0, term.guess * term.values) * total if term.probe is None else _count(cur, term, total, cache)
+        for term in terms
     ]
     return Estimates(total, tuple(rows))
 

@@ -10,36 +10,14 @@ estimates and its count are read in one transaction: one snapshot, whatever the 
 from __future__ import annotations
 
 import sqlite3
-from collections import OrderedDict
 from typing import Any
 
+from .cache import QueryCache
 from .cursor import CursorError, decode_cursor, encode_cursor
 from .model import SORT_COLUMN, Page, QueryError, Sort, WorklistQuery
 from .plan import Plan, Term, choose, estimate
 from .schema import NO_DEADLINE
 from .terms import terms_of
-
-
-class Counts:
-    """Counts of recent queries, valid until the next commit to the file (`PRAGMA data_version` moves): a lead's
-    page polled every few seconds is counted once per batch the feed folds, exactly."""
-
-    def __init__(self, size: int = 2048) -> None:
-        self._size = size
-        self._found: OrderedDict[tuple[Any, ...], tuple[int, int]] = OrderedDict()
-
-    def get(self, key: tuple[Any, ...], version: int) -> int | None:
-        found = self._found.get(key)
-        if found is None or found[0] != version:
-            return None
-        self._found.move_to_end(key)
-        return found[1]
-
-    def put(self, key: tuple[Any, ...], version: int, count: int) -> None:
-        self._found[key] = (version, count)
-        self._found.move_to_end(key)
-        while len(self._found) > self._size:
-            self._found.popitem(last=False)
 
 
 def query(
@@ -48,7 +26,7 @@ def query(
     *,
     visible_queues: frozenset[str] | None,
     agent_id: str | None,
-    counts: Counts | None = None,
+    cache: QueryCache | None = None,
 ) -> Page:
     """One page of the worklist as the caller may see it: all queues when `visible_queues` is None, else those
     queues' tickets and the tickets assigned to `agent_id`."""
@@ -61,7 +39,7 @@ def query(
         cur.execute("BEGIN")
     try:
         terms = terms_of(q, visible_queues=visible_queues, agent_id=agent_id)
-        estimates = estimate(cur, terms)
+        estimates = estimate(cur, terms, cache)
         column = SORT_COLUMN[q.sort]
         plan = choose(terms, estimates, sort_column=column, limit=q.limit)
         rows = _rows(cur, q, plan, terms, after)
@@ -69,14 +47,14 @@ def query(
         if q.count:
             key = (print_, None if visible_queues is None else tuple(sorted(visible_queues)), agent_id)
             version = int(cur.execute("PRAGMA data_version").fetchone()[0])
-            count = counts.get(key, version) if counts is not None else None
+            count = cache.count(key, version) if cache is not None else None
             if count is None:
                 counting = choose(terms, estimates, sort_column=column, limit=q.limit, counting=True)
                 where, params = counting.where(terms)
                 sql = f"SELECT count(*) FROM {counting.source()} WHERE {' AND '.join(where) or '1'}"
                 count = int(cur.execute(sql, params).fetchone()[0])
-                if counts is not None:
-                    counts.put(key, version, count)
+                if cache is not None:
+                    cache.keep_count(key, version, count)
     finally:
         if own:
             cur.execute("COMMIT")
