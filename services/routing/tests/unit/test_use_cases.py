@@ -15,10 +15,11 @@ from typing import Any, NoReturn
 
 import pytest
 from pymongo.asynchronous.database import AsyncDatabase
-from switchboard.events import Envelope, EventPayload
-from switchboard.events.common import Presence, SlaTarget
-from switchboard.events.routing import TicketAssigned, TicketEscalated, TicketRouted
+from switchboard.events import Envelope, EventPayload, reaction_id
+from switchboard.events.common import Presence, SlaTarget, Tier
+from switchboard.events.routing import AgentRosterChanged, TicketAssigned, TicketEscalated, TicketRouted
 from switchboard.events.sla import SlaBreached
+from switchboard.events.tickets import Requester
 from switchboard.routing.assigner import Assigner
 from switchboard.routing.board_inputs import BoardInput
 from switchboard.routing.commands import RoutingCommands
@@ -153,6 +154,71 @@ async def test_removing_a_queue_the_rules_name_is_stored_with_a_warning_and_its_
     assert replica.assigner.roster_version == 3
     restarted = await Replica.start(db, topic)  # loads the stored rules, although they name a queue that is gone
     assert (await restarted.store.rules()).rules[0].then.queue == "billing"
+
+
+async def test_storing_a_roster_that_moves_an_agent_announces_that_agent_alone_once() -> None:
+    db, topic = memory_database(), Topic()
+    replica = await Replica.start(db, topic)
+    teams = {"support": {"name": "Support"}, "billing-team": {"name": "Billing"}}
+    queues = {"general": {"team_id": "support"}, "billing": {"team_id": "billing-team"}}
+    agents = {
+        "ayla": AGENT,
+        "bora": AGENT | {"name": "Bora"},
+        "cem": AGENT | {"name": "Cem", "teams": ["billing-team"]},
+    }
+    await replica.commands.handle_put_roster(DEFAULT_ROSTER | {"teams": teams, "queues": queues, "agents": agents})
+    await replica.assigner.apply_batch(topic.values(), replaying=False)
+    joined = {e.agent_id: e for e in replica.relay.events if isinstance(e, AgentRosterChanged)}
+    announced = len(topic.items)
+
+    moved = agents | {"bora": agents["bora"] | {"teams": ["billing-team"]}}
+    answer = await replica.commands.handle_put_roster(
+        DEFAULT_ROSTER | {"teams": teams, "queues": queues, "agents": moved}
+    )
+    await replica.assigner.apply_batch(topic.values(announced), replaying=False)
+
+    assert sorted(joined) == ["ayla", "bora", "cem"] and joined["cem"].queues == ("billing",)
+    changes = [e for e in replica.relay.events if isinstance(e, AgentRosterChanged)][len(joined) :]
+    assert changes == [
+        AgentRosterChanged(
+            agent_id="bora",
+            name="Bora",
+            teams=("billing-team",),
+            queues=("billing",),
+            tier=Tier.L1,
+            roster_version=answer["roster_version"],
+            changed_at=NOW,
+        )
+    ]
+    assert [type(e) for e in await history(db, "bora")] == [AgentRosterChanged, AgentRosterChanged]
+    assert [type(e) for e in await history(db, "ayla")] == [AgentRosterChanged]  # unchanged: nothing new
+    stored = await RoutingStore(db, namespace="t").events.read("bora")
+    assert stored.events[-1].id == reaction_id(f"roster:{answer['roster_version']}", "roster/bora")
+
+    relay = RecordingRelay()
+    takeover = Assigner(store=RoutingStore(db, namespace="t"), relay=relay, inputs=topic, no_response_check_s=60)
+    await takeover.apply_batch(topic.values(), replaying=True)  # the board rebuilt by another process
+    assert relay.commits == []  # every announcement was found stored: none is published again
+    assert [type(e) for e in await history(db, "bora")] == [AgentRosterChanged, AgentRosterChanged]
+
+
+async def test_routing_names_the_queues_team_whether_the_board_or_the_consumer_stores_the_decision() -> None:
+    db, topic = memory_database(), Topic()
+    replica = await Replica.start(db, topic)
+    await replica.commands.handle_put_item("agents", "ayla", AGENT)
+    await replica.commands.handle_set_presence("ayla", Presence.ONLINE, ADMIN)
+    await replica.store.remember_account("acme", tier="enterprise", key_account=True, name="Acme")
+    key = opened(2)
+    ticket = key.data.model_copy(update={"requester": Requester(customer_id="c-2", account_id="acme")})
+    key = Envelope.new(ticket, source="/test/intake", subject="t-2", time=key.time)
+
+    await replica.reactions.on_events([opened(1), key])  # t-2's routing is stored by the consumer, t-1's by the board
+    await replica.assigner.apply_batch(topic.values(), replaying=False)
+
+    for ticket_id in ("t-1", "t-2"):
+        routed, *_ = events = await history(db, ticket_id)
+        assert isinstance(routed, TicketRouted) and routed.team_id == "support"
+        assert [e.team_id for e in events if isinstance(e, TicketAssigned)] == ["support"]
 
 
 # --- causes delivered twice --------------------------------------------------------------------------------------

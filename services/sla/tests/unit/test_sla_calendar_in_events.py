@@ -22,7 +22,11 @@ pytestmark = pytest.mark.unit
 
 T0 = datetime(2025, 6, 2, 5, 0, tzinfo=UTC)  # Monday 08:00 in Kyiv: an hour before the office opens
 MINUTE = timedelta(minutes=1)
-KYIV: dict[str, Any] = {"time_zone": "Europe/Kyiv", "weekly": {"mon-fri": ["09:00-18:00"]}, "holidays": ["yearly 01-01"]}
+KYIV: dict[str, Any] = {
+    "time_zone": "Europe/Kyiv",
+    "weekly": {"mon-fri": ["09:00-18:00"]},
+    "holidays": ["yearly 01-01"],
+}
 OFFICE = {
     "id": "office",
     "calendar": "kyiv",
