@@ -88,3 +88,13 @@ def test_summary_figures_are_exact_ratios_of_the_sums(client: TestClient) -> Non
     assert body["backlog_open"] == 0
     bad = client.get("/v1/metrics/summary?from=2026-11-03&to=2026-11-02", headers=analyst())
     assert bad.status_code == 422
+
+
+def test_customer_360_by_id_and_as_csv(client: TestClient) -> None:
+    body = client.get("/v1/analytics/customer_360?customer_id=c-9", headers=analyst()).json()
+    (doc,) = body["items"]
+    assert doc["sums"]["tickets"] == 3 and 0 <= doc["health"] <= 100
+    rows = list(
+        csv.DictReader(io.StringIO(client.get("/v1/analytics/customer_360?format=csv", headers=analyst()).text))
+    )
+    assert rows[0]["customer_id"] == "c-9" and rows[0]["health"] == str(doc["health"]) and rows[0]["tickets"] == "3.0"

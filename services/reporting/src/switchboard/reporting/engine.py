@@ -22,6 +22,7 @@ from switchboard.events import Envelope
 from . import worklist
 from .domain.agent import derive_agent
 from .domain.contributions import Contributions, agent_contributions, contributions, keys_of
+from .domain.health import summary_of
 from .domain.records import Record, add, record_of
 from .domain.ticket import BusinessMinutes, derive
 
@@ -163,8 +164,25 @@ class Engine:
             _merge(delta, after, 1.0)
         if views:
             worklist.upsert(self.conn, views)
+            self._recount_360(views)
         self._apply_delta(delta)
         return changed
+
+    def _recount_360(self, views: list[dict[str, Any]]) -> None:
+        """Customer and account 360 documents of the tickets that changed, recounted from all their tickets."""
+        for key, collection in (("customer_id", "customer_360"), ("account_id", "account_360")):
+            for subject in sorted({v[key] for v in views if v.get(key)}):
+                rows = self.conn.execute(
+                    f"SELECT s.view FROM tickets t JOIN ticket_state s ON s.id = t.id WHERE t.{key} = ?", (subject,)
+                ).fetchall()
+                doc = summary_of(key, subject, (json.loads(r[0]) for r in rows if r[0]))
+                if doc is None:
+                    self.conn.execute("DELETE FROM aggregates WHERE collection=? AND id=?", (collection, subject))
+                else:
+                    self.conn.execute(
+                        "INSERT OR REPLACE INTO aggregates VALUES (?, ?, ?)", (collection, subject, json.dumps(doc))
+                    )
+                self._mark(collection, subject)
 
     def _apply_delta(self, delta: Contributions) -> None:
         for (collection, bucket), amounts in delta.items():

@@ -7,7 +7,7 @@ from typing import Any
 from .domain.contributions import KEYS
 
 #: Every published collection: the per-subject views and the aggregates.
-COLLECTIONS: tuple[str, ...] = ("tickets", "agents", *KEYS)
+COLLECTIONS: tuple[str, ...] = ("tickets", "agents", *KEYS, "customer_360", "account_360")
 
 #: Internal to the fold, not part of the published ticket document.
 _TICKET_INTERNAL = ("replies_by_day", "handle_by_day")

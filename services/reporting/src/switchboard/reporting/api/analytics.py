@@ -15,10 +15,12 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 from switchboard.runtime.auth import Principal, Scope, TokenAuth
 
-from ..domain.contributions import KEYS
+from ..domain.contributions import KEYS, RECOUNTED
 from .summary import DEFINITIONS, summary
 
-Collection = Literal["agent_day", "team_day", "sla_day", "feedback_day", "qa_week", "issue_week"]
+Collection = Literal[
+    "agent_day", "team_day", "sla_day", "feedback_day", "qa_week", "issue_week", "customer_360", "account_360"
+]
 
 
 class Page(BaseModel):
@@ -39,14 +41,15 @@ def _rows(
 ) -> Iterator[dict[str, Any]]:
     sql = ["SELECT id, doc FROM aggregates WHERE collection = ?"]
     args: list[Any] = [collection]
-    period = "day" if "day" in KEYS[collection] else "week"
+    fields = _fields(collection)
+    period = "day" if "day" in fields else "week" if "week" in fields else None
     for key, value in filters.items():
         sql.append(f"AND json_extract(doc, '$.{key}') = ?")
         args.append(value)
-    if since:
+    if since and period:
         sql.append(f"AND json_extract(doc, '$.{period}') >= ?")
         args.append(since)
-    if until:
+    if until and period:
         sql.append(f"AND json_extract(doc, '$.{period}') <= ?")
         args.append(until)
     if cursor:
@@ -115,6 +118,8 @@ def analytics_router(*, conn_provider: Callable[[], sqlite3.Connection], auth: T
         language: Annotated[str | None, Query(max_length=35)] = None,
         category: Annotated[str | None, Query(max_length=128)] = None,
         tag: Annotated[str | None, Query(max_length=64)] = None,
+        customer_id: Annotated[str | None, Query(max_length=64)] = None,
+        account_id: Annotated[str | None, Query(max_length=64)] = None,
         cursor: Annotated[str | None, Query(max_length=400)] = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
         format: Annotated[Literal["json", "csv"], Query(description="csv streams every matching row.")] = "json",
@@ -128,13 +133,15 @@ def analytics_router(*, conn_provider: Callable[[], sqlite3.Connection], auth: T
             "language": language,
             "category": category,
             "tag": tag,
+            "customer_id": customer_id,
+            "account_id": account_id,
         }
         filters = {k: v for k, v in given.items() if v is not None}
-        unknown = sorted(set(filters) - set(KEYS[collection]))
+        unknown = sorted(set(filters) - set(_fields(collection)))
         if unknown:
             raise HTTPException(
                 status.HTTP_422_UNPROCESSABLE_ENTITY,
-                f"{collection} has no {', '.join(unknown)}; its keys are {', '.join(KEYS[collection])}",
+                f"{collection} has no {', '.join(unknown)}; its keys are {', '.join(_fields(collection))}",
             )
         conn = conn_provider()
         if format == "csv":
@@ -162,7 +169,7 @@ def analytics_router(*, conn_provider: Callable[[], sqlite3.Connection], auth: T
 
 def _csv(rows: Iterator[dict[str, Any]], collection: str, sums: list[str]) -> Iterator[str]:
     """CSV a thousand rows at a time, so an export of every bucket never sits in memory whole."""
-    keys = list(KEYS[collection])
+    keys = list(_fields(collection))
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=["id", *keys, *sums])
     writer.writeheader()
@@ -173,3 +180,7 @@ def _csv(rows: Iterator[dict[str, Any]], collection: str, sums: list[str]) -> It
             buffer.seek(0)
             buffer.truncate()
     yield buffer.getvalue()
+
+
+def _fields(collection: str) -> tuple[str, ...]:
+    return KEYS.get(collection) or RECOUNTED[collection]

@@ -26,6 +26,13 @@ KEYS: dict[str, tuple[str, ...]] = {
     "issue_week": ("category", "tag", "language", "week"),
 }
 
+#: Aggregates recounted from all of a subject's tickets rather than summed from contributions (domain/health.py),
+#: with the fields they carry beside `sums`.
+RECOUNTED: dict[str, tuple[str, ...]] = {
+    "customer_360": ("customer_id", "last_contact_at", "health"),
+    "account_360": ("account_id", "last_contact_at", "health"),
+}
+
 NONE = "-"
 """How a missing key (no team, no language) is spelled in a bucket id."""
 

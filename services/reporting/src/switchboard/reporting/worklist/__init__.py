@@ -1,7 +1,7 @@
 """The worklist (`GET /v1/tickets`): its table in the engine's SQLite file and its queries; no Kafka, no Mongo."""
 
-from .model import MAX_LIMIT, UNASSIGNED, Page, QueryError, Sort, WorklistQuery
 from .cache import QueryCache
+from .model import MAX_LIMIT, UNASSIGNED, Page, QueryError, Sort, WorklistQuery
 from .query import query
 from .schema import COLUMNS, INDEX_COLUMNS, INDEXES, UPSERT, ddl, delete, row_of, upsert
 
