@@ -16,9 +16,9 @@ NOW = datetime(2026, 3, 14, 12, 0, tzinfo=UTC)
 TODAY = "2026-03-14"
 
 SCHEMA = (
-    "CREATE TABLE tickets(id TEXT PRIMARY KEY, reference TEXT, subject TEXT, status TEXT, queue_id TEXT,"
+    "CREATE TABLE tickets(id TEXT PRIMARY KEY, subject TEXT, status TEXT, queue_id TEXT,"
     " team_id TEXT, assignee_id TEXT, priority TEXT, sla_state TEXT, next_deadline TEXT, opened_at TEXT,"
-    " updated_at TEXT, view TEXT)",
+    " updated_at TEXT, page_json TEXT)",
     "CREATE TABLE agents(id TEXT PRIMARY KEY, view TEXT)",
     "CREATE TABLE aggregates(collection TEXT, id TEXT, doc TEXT, PRIMARY KEY(collection, id))",
 )
@@ -48,7 +48,8 @@ def put_ticket(conn: sqlite3.Connection, id: str, **fields: Any) -> None:
         "opened_at": ago(minutes=10),
         "updated_at": ago(minutes=1),
     } | fields
-    row["view"] = json.dumps(row)
+    row["page_json"] = json.dumps(row)  # the list item, reference included, as the worklist keeps it
+    del row["reference"]
     conn.execute(
         f"INSERT OR REPLACE INTO tickets({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",  # noqa: S608
         tuple(row.values()),
@@ -56,7 +57,12 @@ def put_ticket(conn: sqlite3.Connection, id: str, **fields: Any) -> None:
 
 
 def put_aggregate(conn: sqlite3.Connection, collection: str, id: str, **doc: Any) -> None:
-    conn.execute("INSERT OR REPLACE INTO aggregates VALUES (?, ?, ?)", (collection, id, json.dumps(doc)))
+    """An aggregate as the engine keeps it: the bucket keys, and the counts under `sums`."""
+    keys = {k: v for k, v in doc.items() if k in ("day", "team_id", "agent_id", "language", "policy_id", "target")}
+    sums = {k: v for k, v in doc.items() if k not in keys}
+    conn.execute(
+        "INSERT OR REPLACE INTO aggregates VALUES (?, ?, ?)", (collection, id, json.dumps({**keys, "sums": sums}))
+    )
 
 
 def seed(conn: sqlite3.Connection) -> None:

@@ -66,7 +66,7 @@ def _app(db: Path) -> FastAPI:
 
     @app.get("/v1/tickets/{ticket_id}")  # stands in for the worklist's route, which reads the same view
     async def ticket(ticket_id: str, _: Annotated[Principal, Depends(auth.require(Scope.ANALYST))]) -> Any:
-        row = reader.execute("SELECT view FROM tickets WHERE id = ?", (ticket_id,)).fetchone()
+        row = reader.execute("SELECT page_json FROM tickets WHERE id = ?", (ticket_id,)).fetchone()
         if row is None:
             raise HTTPException(404, f"no ticket {ticket_id}")
         return json.loads(row[0])

@@ -22,6 +22,7 @@ from prometheus_client import Histogram
 from pymongo import ReplaceOne
 from pymongo.asynchronous.database import AsyncDatabase
 
+from .backlog import take_snapshot
 from .engine import Engine
 from .projections import COLLECTIONS, collection_name, mongo_document
 
@@ -128,6 +129,7 @@ class Publisher:
             await asyncio.to_thread(self._engine.mark_all)
             log.info("reporting publisher took over; publishing everything", version=version)
         self._held, self._version = True, version
+        await take_snapshot(self._engine, self._db)
         while await publish_dirty(self._engine, self._db, version=version) >= 2000:
             if not await self._lease.hold():
                 self._held = False

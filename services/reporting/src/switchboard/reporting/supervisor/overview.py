@@ -37,7 +37,8 @@ GROUP BY queue_id, priority, age_bucket
 """
 # Most overdue first: a breached clock still running has a deadline in the past; no deadline sorts last.
 _AT_RISK = """
-SELECT id, reference, subject, queue_id, assignee_id, next_deadline, sla_state FROM tickets
+SELECT id, json_extract(page_json, '$.reference') AS reference, subject, queue_id, assignee_id, next_deadline,
+       sla_state FROM tickets
 WHERE status IN (SELECT value FROM json_each(:open)) AND sla_state IN ('at_risk', 'breached')
 ORDER BY next_deadline IS NULL, julianday(next_deadline), id LIMIT :limit
 """
@@ -46,7 +47,7 @@ SELECT COUNT(*) FROM tickets
 WHERE status IN (SELECT value FROM json_each(:open)) AND sla_state IN ('at_risk', 'breached')
 """
 _BREACHES_TODAY = """
-SELECT COALESCE(SUM(json_extract(doc, '$.breached')), 0) FROM aggregates
+SELECT COALESCE(SUM(json_extract(doc, '$.sums.breached')), 0) FROM aggregates
 WHERE collection = 'sla_day' AND json_extract(doc, '$.day') = :today
 """
 # Every agent with a view, and every assignee of an open ticket even if no view of theirs was folded yet.
@@ -61,9 +62,9 @@ ORDER BY CASE json_extract(agents.view, '$.presence') WHEN 'online' THEN 0 WHEN 
 """
 _FEEDBACK_DAYS = """
 SELECT json_extract(doc, '$.day') AS day,
-       SUM(json_extract(doc, '$.csat_answers')), SUM(json_extract(doc, '$.csat_satisfied')),
-       SUM(json_extract(doc, '$.nps_answers')), SUM(json_extract(doc, '$.nps_promoters')),
-       SUM(json_extract(doc, '$.nps_detractors'))
+       SUM(json_extract(doc, '$.sums.csat_answers')), SUM(json_extract(doc, '$.sums.csat_satisfied')),
+       SUM(json_extract(doc, '$.sums.nps_answers')), SUM(json_extract(doc, '$.sums.nps_promoters')),
+       SUM(json_extract(doc, '$.sums.nps_detractors'))
 FROM aggregates WHERE collection = 'feedback_day' AND json_extract(doc, '$.day') BETWEEN :first AND :last
 GROUP BY day
 """
