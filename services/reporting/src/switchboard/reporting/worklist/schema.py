@@ -71,6 +71,7 @@ INDEX_COLUMNS: dict[str, tuple[str, ...]] = {
     "wl_updated": ("updated_at", "id", *(c for c in COVERED if c != "updated_at")),
     "wl_status": ("status", "updated_at", "id"),
     "wl_queue": ("queue_id", "status", "deadline_key", "id"),
+    "wl_queue_updated": ("queue_id", "status", "updated_at", "id"),
     "wl_team": ("team_id", "sla_state", "deadline_key", "id"),
     "wl_sla": ("sla_state", "deadline_key", "id"),
     "wl_assignee": ("assignee_id", "status", "deadline_key", "id"),
