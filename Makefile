@@ -74,6 +74,8 @@ bench: provision
 	@$(PY) bench/run.py
 	@$(PY) bench/routing.py
 	@$(PY) bench/sla.py
+	@$(PY) bench/reporting_worklist.py
+	@$(PY) bench/reporting.py
 
 clean:
 	rm -rf .venv .pytest_cache .mypy_cache .ruff_cache
