@@ -114,7 +114,9 @@ class Plan:
 
 
 def plan(scenario: Mapping[str, Any], ticket: str) -> Plan:
-    calendars = {key: calendar_from_dict(data) for key, data in (scenario.get("calendars") or {}).items()}
+    calendars = {
+        key: calendar_from_dict(data, calendar_id=key) for key, data in (scenario.get("calendars") or {}).items()
+    }
     policies = [policy_from_dict(data) for data in scenario["policies"]]
     account = AccountFacts(**scenario.get("account", {}))
     builder = pure.Ticket(TicketClocks(pure.TICKET))

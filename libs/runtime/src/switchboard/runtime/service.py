@@ -55,6 +55,7 @@ class Runtime:
     background: list[Background] = field(default_factory=list)
     on_ready: list[Hook] = field(default_factory=list)  # after Kafka is connected, before background loops
     checks: list[tuple[str, ReadinessCheck]] = field(default_factory=list)
+    _spec_broker: KafkaBroker | None = None
 
     @classmethod
     def create(cls, name: str, settings: ServiceSettings) -> Runtime:
@@ -82,6 +83,23 @@ class Runtime:
         """Declare the catalogue topics this service writes, so its AsyncAPI document lists them."""
         for topic in topics:
             declare_publisher(self.broker, topic, namespace=self.settings.namespace)
+
+    def reads(self, topics: Sequence[Topic], *, description: str) -> None:
+        """Document topics this service reads with a consumer of its own rather than a FastStream subscription
+        (reporting's feed assigns itself every partition): the AsyncAPI document lists them from a broker that is
+        never started, so the description is all it adds."""
+        if self._spec_broker is None:
+            self._spec_broker = make_broker(self.settings, service=self.name)
+        for topic in topics:
+
+            async def documented(_: Any) -> None:  # never called: this broker never starts
+                return None
+
+            self._spec_broker.subscriber(
+                topic.qualified(self.settings.namespace),
+                title=f"{topic.name}:read",
+                description=f"{topic.description} {description}",
+            )(documented)
 
     def relay(self, events: EventStore, *, publish: bool = True) -> OutboxRelay:
         """The outbox relay for this service's event store, started and stopped with the service.
@@ -152,7 +170,7 @@ class Runtime:
         for router in routers:
             app.include_router(router)
         add_probes(app, [("mongo", self._mongo_ready), ("kafka", self._kafka_ready), *self.checks])
-        spec = AsyncAPI(self.broker, title=f"Switchboard {self.name}", version=version)
+        spec = AsyncAPI(self._spec_broker or self.broker, title=f"Switchboard {self.name}", version=version)
 
         @app.get("/asyncapi.json", include_in_schema=False)
         async def asyncapi() -> Any:

@@ -9,6 +9,7 @@ import threading
 from typing import Any
 
 from fastapi import FastAPI
+from switchboard.events.topics import ALL
 from switchboard.runtime.auth import TokenAuth
 from switchboard.runtime.lease import Lease
 from switchboard.runtime.service import Runtime
@@ -35,6 +36,7 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
     feed = Feed(engine, bootstrap=settings.kafka_bootstrap_servers, namespace=settings.namespace)
     lease = Lease(runtime.db["leases"], "reporting-publisher", ttl_s=settings.publisher_lease_ttl_s)
     runtime.background.append(feed)
+    runtime.reads(ALL, description="Reporting folds every partition of it into each replica's engine.")
     runtime.background.append(Publisher(engine, runtime.db, lease=lease, period_s=settings.publish_period_s))
 
     async def feed_ready() -> tuple[bool, str]:
