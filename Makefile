@@ -75,6 +75,7 @@ bench: provision
 	@$(PY) bench/routing.py
 	@$(PY) bench/sla.py
 	@$(PY) bench/reporting_worklist.py
+	@$(PY) bench/reporting.py
 
 clean:
 	rm -rf .venv .pytest_cache .mypy_cache .ruff_cache
