@@ -28,13 +28,21 @@ class Topic:
     """A Kafka topic of the catalogue.
 
     `key` gives the message key (and the envelope's subject) for a payload: ticket id on most topics,
-    so one ticket's events keep their order within the topic.
+    so one ticket's events keep their order within the topic. `kept_forever`: the topic is created with
+    `retention.ms=-1` (and no size limit), because reporting's rebuild and reconcile fold it from offset 0 and
+    the platform's history is its record; every catalogue topic is, the dead-letter topic is not.
     """
 
     name: str
     description: str
     events: tuple[type[EventPayload], ...]
     key: Callable[[Any], str]
+    kept_forever: bool = True
+
+    @property
+    def configs(self) -> dict[str, str]:
+        """The topic-level settings it is created with."""
+        return {"retention.ms": "-1", "retention.bytes": "-1"} if self.kept_forever else {}
 
     def qualified(self, namespace: str = "") -> str:
         """The topic's name on the broker; a namespace keeps test runs and environments apart."""

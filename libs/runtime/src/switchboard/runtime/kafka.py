@@ -48,15 +48,18 @@ def declare_publisher(broker: KafkaBroker, topic: Topic, *, namespace: str) -> A
 
 async def ensure_topics(settings: ServiceSettings, topics: tuple[Topic, ...] = ALL) -> list[str]:
     """Create the catalogue's topics and the dead-letter topic if missing; harmless when they exist."""
-    names = [t.qualified(settings.namespace) for t in topics]
-    names.append(f"{settings.namespace}.{DEADLETTER_NAME}" if settings.namespace else DEADLETTER_NAME)
+    configs = {t.qualified(settings.namespace): t.configs for t in topics}
+    names = [*configs, f"{settings.namespace}.{DEADLETTER_NAME}" if settings.namespace else DEADLETTER_NAME]
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka_bootstrap_servers.split(","))
     await admin.start()
     try:
         existing = set(await admin.list_topics())
         missing = [n for n in names if n not in existing]
         if missing:
-            new = [NewTopic(n, settings.topic_partitions, settings.topic_replication) for n in missing]
+            new = [
+                NewTopic(n, settings.topic_partitions, settings.topic_replication, topic_configs=configs.get(n, {}))
+                for n in missing
+            ]
             with contextlib.suppress(TopicAlreadyExistsError):  # a replica created them meanwhile
                 await admin.create_topics(new)
             log.info("topics created", topics=missing, partitions=settings.topic_partitions)
