@@ -4,7 +4,6 @@ them; bench/reporting_freshness.py and bench/reporting_rebuild.py hold their mec
 from __future__ import annotations
 
 import asyncio
-import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,12 +20,12 @@ from bench.machine import CpuWatch
 from bench.mongo_clients import command_counts, command_diff
 from bench.profiling import PySpy, summarise_profile
 from bench.reporting_areas import REPORTING_AREAS, busy_only
-from bench.reporting_freshness import Event, OffsetsWatch, Timetable, publish, raw_latency, watch_ticket
+from bench.reporting_figures import buckets, by_5s, by_topic, quantiles
+from bench.reporting_freshness import OffsetsWatch, Timetable, publish, raw_latency, watch_ticket
 from bench.reporting_workload import shows
-from bench.servers import Endpoints, log_problems, metric_families, service_environment, service_process
+from bench.servers import Endpoints, log_problems, service_environment, service_process
 from tests.harness import ServiceProcess
 
-LAG = "switchboard_reporting_event_to_projection_seconds"
 FEED_FETCH_MAX_WAIT_MS = 500  # aiokafka's default, which reporting's feed keeps
 WATCH_LIMIT_S = 20.0  # a sampled step not shown this long after its ticket's last event counts as never shown
 
@@ -189,8 +188,8 @@ async def _measure(bench: Bench, service: ServiceProcess, producer: Any, engine:
         "not_folded": sum(1 for e in measured if watch.folded_at(e) is None),
         "drain_s": round(time.time() - drained, 2) if folded else None,
         "event_to_fold_committed": latency_summary(list(exact.values()), count_and_min=True),
-        "lag_ms_by_topic": _by_topic(measured, exact),
-        "lag_p99_ms_by_5s_of_timetable": _by_5s(measured, exact, window),
+        "lag_ms_by_topic": by_topic(measured, exact),
+        "lag_p99_ms_by_5s_of_timetable": by_5s(measured, exact, window),
         "event_to_api": latency_summary(api_lags[1], count_and_min=True) | {"missing": api_missing},
         "event_to_api_request_sent": latency_summary(api_lags[0]),
         "event_to_mongo": latency_summary(mongo_lags[1], count_and_min=True) | {"missing": mongo_missing},
@@ -270,53 +269,3 @@ def _seen(
                 missing += 1
                 answered.append(cut - due)
     return (sent, answered), missing
-
-
-def _by_topic(events: list[Event], lags: dict[int, float]) -> Json:
-    topics: dict[str, list[float]] = {}
-    for event in events:
-        topics.setdefault(event.topic.split(".support.", 1)[-1], []).append(lags[id(event)])
-    return {t: {"events": len(v), **latency_summary(v)} for t, v in sorted(topics.items())}
-
-
-def _by_5s(events: list[Event], lags: dict[int, float], window: float) -> dict[int, float]:
-    slots: dict[int, list[float]] = {}
-    for event in events:
-        slots.setdefault(int((event.due - window) // 5) * 5, []).append(lags[id(event)])
-    return {s: round(percentile(v, 99) * 1000, 1) for s, v in sorted(slots.items())}
-
-
-async def buckets(url: str) -> dict[float, float]:
-    """The service's lag histogram: cumulative count per bucket edge (s)."""
-    found: dict[float, float] = {}
-    for family in await metric_families(url):
-        if family.name == LAG:
-            for sample in family.samples:
-                if sample.name.endswith("_bucket"):
-                    edge = float(sample.labels["le"])
-                    found[edge] = found.get(edge, 0.0) + sample.value
-    return found
-
-
-def quantiles(before: dict[float, float], after: dict[float, float]) -> Json:
-    """p50 and p99 of the observations between two scrapes: the bucket edge they fall under (an upper bound) and a
-    linear interpolation inside that bucket (Prometheus's histogram_quantile)."""
-    edges = sorted(after)
-    counts = [after[e] - before.get(e, 0.0) for e in edges]
-    total = counts[-1] if counts else 0.0
-    found: Json = {"observations": int(total), "buckets_ms": {}}
-    if total <= 0:
-        return found
-    found["buckets_ms"] = {
-        ("inf" if math.isinf(e) else round(e * 1000)): int(c) for e, c in zip(edges, counts, strict=True)
-    }
-    for q in (0.5, 0.99):
-        rank = q * total
-        i = next(i for i, c in enumerate(counts) if c >= rank)
-        low, high = (edges[i - 1], counts[i - 1]) if i else (0.0, 0.0)
-        edge = edges[i]
-        name = f"p{round(q * 100)}"
-        found[f"{name}_bucket_le_ms"] = None if math.isinf(edge) else round(edge * 1000, 1)
-        if not math.isinf(edge) and counts[i] > high:
-            found[f"{name}_ms"] = round((low + (edge - low) * (rank - high) / (counts[i] - high)) * 1000, 1)
-    return found
