@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from switchboard.events import Envelope
 from switchboard.events._model import EventPayload
@@ -13,6 +15,8 @@ from switchboard.events.interactions import InteractionKind, InteractionRecorded
 from switchboard.events.routing import AgentPresenceChanged, TicketAssigned, TicketRouted
 from switchboard.events.sla import SlaBreached, SlaClockStarted, SlaMet, SlaWarning
 from switchboard.events.tickets import TicketReopened, TicketStatusChanged, TicketUpdated
+from switchboard.events.topics import topic_of
+from switchboard.reporting.engine import Position
 
 from tests.factories import ticket_opened
 
@@ -171,6 +175,22 @@ def life(ticket: str = "t-1", *, agent: str = "ayla", tags: tuple[str, ...] = ()
             at(400),
         ),
     ]
+
+
+def positioned(events: Sequence[Envelope]) -> list[tuple[Position, Envelope | None]]:
+    """Events as the feed hands them to the engine: each at the next offset of partition 0 of its topic."""
+    offsets: dict[str, int] = {}
+    out: list[tuple[Position, Envelope | None]] = []
+    for event in events:
+        topic = topic_of(event.data).name
+        out.append((Position(topic, 0, offsets.get(topic, 0)), event))
+        offsets[topic] = offsets.get(topic, 0) + 1
+    return out
+
+
+def calendar_minutes(_: Any, a: datetime, b: datetime) -> float:
+    """Business minutes on a 24/7 calendar, for folds whose fixtures carry no calendar."""
+    return (b - a).total_seconds() / 60
 
 
 def presence(agent: str, to: Presence, minutes: float) -> Envelope:

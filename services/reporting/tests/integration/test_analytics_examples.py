@@ -9,7 +9,7 @@ import os
 import re
 import shutil
 import subprocess
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -22,11 +22,10 @@ from switchboard.events.feedback import QaReviewSubmitted, SurveyAnswered
 from switchboard.events.interactions import InteractionRecorded
 from switchboard.events.routing import TicketAssigned, TicketRouted
 from switchboard.events.sla import SlaMet
-from switchboard.events.topics import topic_of
-from switchboard.reporting.engine import Engine, Position
+from switchboard.reporting.engine import Engine
 from switchboard.reporting.publisher import publish_dirty
 
-from services.reporting.tests.fixtures import at, life, presence, wrap
+from services.reporting.tests.fixtures import at, life, positioned, presence, wrap
 from tests.harness import ROOT, Servers
 
 pytestmark = pytest.mark.integration
@@ -159,16 +158,6 @@ def fixture_events() -> list[Envelope]:
         presence("ayla", Presence.ONLINE, 0),
         presence("ayla", Presence.AWAY, 90),
     ]
-
-
-def positioned(events: Sequence[Envelope]) -> list[tuple[Position, Envelope | None]]:
-    offsets: dict[str, int] = {}
-    out: list[tuple[Position, Envelope | None]] = []
-    for event in events:
-        topic = topic_of(event.data).name
-        out.append((Position(topic, 0, offsets.get(topic, 0)), event))
-        offsets[topic] = offsets.get(topic, 0) + 1
-    return out
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -15,25 +14,15 @@ from switchboard.events import Envelope
 from switchboard.events.common import Presence
 from switchboard.events.topics import topic_of
 from switchboard.reporting.domain.contributions import KEYS, contributions
-from switchboard.reporting.engine import Engine, Position
+from switchboard.reporting.engine import Engine
 
-from services.reporting.tests.fixtures import life, presence
+from services.reporting.tests.fixtures import life, positioned, presence
 
 pytestmark = pytest.mark.unit
 
 
 def calendar_minutes(_: Any, a: datetime, b: datetime) -> float:
     return (b - a).total_seconds() / 60
-
-
-def positioned(events: Sequence[Envelope]) -> list[tuple[Position, Envelope | None]]:
-    offsets: dict[str, int] = {}
-    out: list[tuple[Position, Envelope | None]] = []
-    for event in events:
-        topic = topic_of(event.data).name
-        out.append((Position(topic, 0, offsets.get(topic, 0)), event))
-        offsets[topic] = offsets.get(topic, 0) + 1
-    return out
 
 
 def snapshot(engine: Engine) -> dict[str, Any]:

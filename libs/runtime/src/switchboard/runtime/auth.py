@@ -77,6 +77,18 @@ class TokenAuth:
                 return Principal(fingerprint=digest.hex()[:8], scopes=scopes, agent_id=agent_id)
         raise _unauthorized("invalid bearer token")
 
+    def require_any(self, *scopes: Scope) -> Callable[[Request], Awaitable[Principal]]:
+        """A FastAPI dependency admitting callers whose token carries one of `scopes` (403 otherwise)."""
+        wanted = " or ".join(f"'{scope}'" for scope in scopes)
+
+        async def dependency(request: Request) -> Principal:
+            principal = self.authenticate(request.headers.get("authorization"))
+            if not any(principal.may(scope) for scope in scopes):
+                raise HTTPException(status.HTTP_403_FORBIDDEN, f"this token lacks the {wanted} scope")
+            return principal
+
+        return dependency
+
     def require(self, scope: Scope) -> Callable[[Request], Awaitable[Principal]]:
         """A FastAPI dependency admitting callers whose token carries `scope` (403 otherwise)."""
 

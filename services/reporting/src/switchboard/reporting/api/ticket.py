@@ -5,7 +5,7 @@ import sqlite3
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Path, status
 from switchboard.runtime.auth import Principal, Scope, TokenAuth
 
 AgentQueues = Callable[[str], frozenset[str]]
@@ -15,14 +15,7 @@ def ticket_router(
     *, conn_provider: Callable[[], sqlite3.Connection], auth: TokenAuth, agent_queues: AgentQueues
 ) -> APIRouter:
     router = APIRouter(tags=["tickets"])
-
-    async def agent_or_analyst(request: Request) -> Principal:
-        principal = auth.authenticate(request.headers.get("authorization"))
-        if not (principal.may(Scope.AGENT) or principal.may(Scope.ANALYST)):
-            raise HTTPException(status.HTTP_403_FORBIDDEN, "this token lacks the 'agent' or 'analyst' scope")
-        return principal
-
-    reader = Annotated[Principal, Depends(agent_or_analyst)]
+    reader = Annotated[Principal, Depends(auth.require_any(Scope.AGENT, Scope.ANALYST))]
 
     @router.get(
         "/v1/tickets/{ticket_id}",

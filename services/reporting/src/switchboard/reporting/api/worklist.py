@@ -142,13 +142,7 @@ def worklist_router(
     router = APIRouter(prefix="/v1/tickets", tags=["tickets"])
     cache = QueryCache()
 
-    async def reader(request: Request) -> Principal:
-        principal = auth.authenticate(request.headers.get("authorization"))
-        if not (principal.may(Scope.AGENT) or principal.may(Scope.ANALYST)):
-            raise HTTPException(status.HTTP_403_FORBIDDEN, "the worklist needs the 'agent' or 'analyst' scope")
-        return principal
-
-    Reader = Annotated[Principal, Depends(reader)]
+    Reader = Annotated[Principal, Depends(auth.require_any(Scope.AGENT, Scope.ANALYST))]
 
     @router.get(
         "",
